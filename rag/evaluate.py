@@ -1,0 +1,139 @@
+"""Score answers against an eval file (the schema of shared/eval/dev.jsonl).
+
+Pure scoring functions (key facts, evidence, refusals, language) and a
+runner that answers every question with the real pipeline and aggregates by
+language and kind. It does not judge claims one by one: that is the
+citation checker's job.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+from .errors import RagError
+from .lang import detect_language
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def covered_groups(answer: str, key_facts: list[list[str]]) -> int:
+    text = normalize(answer)
+    return sum(1 for group in key_facts if any(normalize(option) in text for option in group))
+
+
+def holds_evidence(passage: str, evidence: str) -> bool:
+    """A passage holds the evidence if it contains it (or either half, when a chunk boundary splits it)."""
+    if evidence in passage:
+        return True
+    half = len(evidence) // 2
+    return len(evidence) >= 8 and (evidence[:half] in passage or evidence[half:] in passage)
+
+
+def evidence_rank(passages: list[str], evidence: list[str]) -> int | None:
+    for rank, passage in enumerate(passages, start=1):
+        if any(holds_evidence(passage, e) for e in evidence):
+            return rank
+    return None
+
+
+def read_eval_file(path: Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        raise RagError(f"the eval file {path} does not exist; give the path to a .jsonl file")
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            item["question"]
+        except (ValueError, KeyError, TypeError):
+            raise RagError(f"{path} line {number} is not a JSON object with a question; fix that line") from None
+        items.append(item)
+    return items
+
+
+def score(item: dict, answer) -> dict:
+    """Per-question metrics for one Answer."""
+    passages = [h.chunk.text for h in answer.hits]
+    rank = evidence_rank(passages, item.get("evidence", [])) if item.get("answerable", True) else None
+    key_facts = item.get("key_facts", [])
+    result = {
+        "id": item.get("id"),
+        "lang": item.get("lang"),
+        "kind": item.get("kind"),
+        "answerable": item.get("answerable", True),
+        "question": item["question"],
+        "answer": answer.answer,
+        "refused": answer.refused,
+        "evidence_rank": rank,
+        "answer_language_ok": detect_language(answer.answer) == detect_language(item["question"]),
+        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "quote": c.quote} for c in answer.citations],
+        "timings": answer.timings,
+    }
+    if result["answerable"]:
+        result["key_facts_covered"] = covered_groups(answer.answer, key_facts) if not answer.refused else 0
+        result["key_facts_ok"] = not answer.refused and result["key_facts_covered"] == len(key_facts)
+        result["cited_evidence"] = any(
+            any(holds_evidence(c.text, e) for e in item.get("evidence", [])) for c in answer.citations
+        )
+    return result
+
+
+def aggregate(results: list[dict]) -> dict:
+    def share(values):
+        values = list(values)
+        return round(sum(values) / len(values), 3) if values else None
+
+    answerable = [r for r in results if r["answerable"]]
+    unanswerable = [r for r in results if not r["answerable"]]
+    ttft = [r["timings"]["ttft_ms"] for r in results if r["timings"].get("ttft_ms") is not None]
+    speeds = [r["timings"]["decode_tok_s"] for r in results if r["timings"].get("decode_tok_s")]
+    summary = {
+        "questions": len(results),
+        "key_fact_accuracy": share(r["key_facts_ok"] for r in answerable),
+        "refusal_accuracy": share(r["refused"] for r in unanswerable),
+        "false_refusals": share(r["refused"] for r in answerable),
+        "cited_evidence": share(r["cited_evidence"] for r in answerable if not r["refused"]),
+        "answer_language_match": share(r["answer_language_ok"] for r in results if not r["refused"]),
+        "retrieval_recall_at_5": share((r["evidence_rank"] or 99) <= 5 for r in answerable),
+        "ttft_ms_median": round(statistics.median(ttft), 1) if ttft else None,
+        "decode_tok_s_median": round(statistics.median(speeds), 2) if speeds else None,
+        "total_ms_median": round(statistics.median(r["timings"]["total_ms"] for r in results), 1) if results else None,
+    }
+    for key in ("lang", "kind"):
+        groups = defaultdict(list)
+        for r in results:
+            groups[r[key]].append(r)
+        summary[f"by_{key}"] = {
+            name: {
+                "questions": len(group),
+                "key_fact_accuracy": share(r["key_facts_ok"] for r in group if r["answerable"]),
+                "refusal_accuracy": share(r["refused"] for r in group if not r["answerable"]),
+            }
+            for name, group in sorted(groups.items())
+        }
+    return summary
+
+
+def run_eval(items: list[dict], index, embedder, generator, settings, progress=True) -> tuple[list[dict], dict]:
+    from .answer import ask
+
+    results = []
+    for number, item in enumerate(items, start=1):
+        answer = ask(item["question"], index, embedder, generator, settings)
+        results.append(score(item, answer))
+        if progress:
+            r = results[-1]
+            mark = "refused" if r["refused"] else ("ok" if r.get("key_facts_ok") else "-")
+            print(
+                f"[{number}/{len(items)}] {item.get('id')} {mark}: {answer.answer[:70]!r}", file=sys.stderr, flush=True
+            )
+    return results, aggregate(results)

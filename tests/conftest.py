@@ -1,0 +1,76 @@
+"""Shared fakes and fixtures.
+
+FakeEmbedder maps text to a bag of character bigrams hashed into a small
+vector: similar texts get similar vectors, with no model. FakeGenerator
+replays a scripted answer piece by piece, like a streaming model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "seeds" / "000_bf3b1260eecfaf13.txt"
+DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
+
+
+class FakeEmbedder:
+    name = "fake-bigrams"
+    dim = 64
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for i in range(len(text) - 1):
+            v[int(hashlib.md5(text[i : i + 2].encode()).hexdigest(), 16) % self.dim] += 1
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_queries(self, texts):
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    embed_passages = embed_queries
+
+
+class FakeGenerator:
+    name = "fake-model"
+
+    def __init__(self, answer: str, piece_size: int = 3):
+        self.answer = answer
+        self.piece_size = piece_size
+        self.messages = None
+
+    def stream(self, messages, max_tokens, temperature):
+        self.messages = messages
+        for i in range(0, len(self.answer), self.piece_size):
+            yield self.answer[i : i + self.piece_size]
+
+    def count_tokens(self, text):
+        return max(1, len(text) // 2)
+
+
+@pytest.fixture
+def fake_settings(tmp_path):
+    from rag.settings import Settings
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / SEED.name).write_bytes(SEED.read_bytes())
+    return Settings.load(
+        sources=sources, index_dir=tmp_path / "index", models_dir=tmp_path / "models", embedder="fake-bigrams"
+    )
+
+
+@pytest.fixture
+def fake_index(fake_settings):
+    from rag.store import build_index
+
+    return build_index(fake_settings, FakeEmbedder())
+
+
+def dev_questions() -> dict[str, dict]:
+    return {q["id"]: q for q in map(json.loads, DEV.read_text().splitlines())}

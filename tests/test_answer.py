@@ -1,0 +1,104 @@
+import pytest
+
+from rag.answer import Answer, MarkerFilter, ask, ask_stream, build_messages, claims_citing, is_refusal, parse_citations
+from rag.errors import RagError
+from rag.lang import REFUSALS, detect_language
+from rag.retrieve import retrieve
+
+from .conftest import FakeEmbedder, FakeGenerator, dev_questions
+
+
+def test_parse_citations_variants():
+    assert parse_citations("A [2]. B [1, 3]、C【4】 and ［2］ [x] [12") == [2, 1, 3, 4]
+    assert parse_citations("no citations") == []
+
+
+def test_claims_keep_their_citations():
+    claims = claims_citing("DeepSeekは550万ドルで作った[1]。GPUは2000台です。[2][3] Fin [1].")
+    assert claims == [("DeepSeekは550万ドルで作った。", [1]), ("GPUは2000台です。", [2, 3]), ("Fin .", [1])]
+
+
+@pytest.mark.parametrize(
+    "pieces, shown",
+    [
+        (["NOT", "_FOUND"], ""),
+        (["Sam ", "said NOT", "_FO", "UND. ok"], "Sam said . ok"),
+        (["N", "ice"], "Nice"),
+        (["NOTE: yes"], "NOTE: yes"),
+    ],
+)
+def test_marker_filter(pieces, shown):
+    f = MarkerFilter("NOT_FOUND")
+    out = "".join(f.feed(p) for p in pieces) + f.flush()
+    assert out == shown
+
+
+def test_refusal_detection():
+    assert is_refusal("NOT_FOUND") and is_refusal("  not found.") and is_refusal("")
+    assert not is_refusal("The answer is 5 [1]. NOT_FOUND")
+
+
+def test_language_detection_of_dev_questions():
+    for q in dev_questions().values():
+        assert detect_language(q["question"]) == q["lang"], q["question"]
+
+
+def test_prompt_numbers_passages_and_names_the_language(fake_settings, fake_index):
+    hits = retrieve(fake_index, FakeEmbedder(), "Stargate", 3)
+    messages = build_messages("Quel est le nom du projet ?", hits, "fr")
+    user = messages[1]["content"]
+    assert "[1] " + hits[0].chunk.text in user and "[3] " + hits[2].chunk.text in user
+    assert "Answer in French" in user and "NOT_FOUND" in messages[0]["content"]
+
+
+def test_streamed_answer_with_citation_and_quote(fake_settings, fake_index):
+    question = "NVIDIA H800 GPUは何台使用しましたか？"
+    hits = retrieve(fake_index, FakeEmbedder(), question, fake_settings.top_k)
+    n = next(i for i, h in enumerate(hits, 1) if "H800" in h.chunk.text)
+    generator = FakeGenerator(f"NVIDIA H800 GPUを2000台使いました[{n}]。")
+    items = list(ask_stream(question, fake_index, FakeEmbedder(), generator, fake_settings))
+    answer = items[-1]
+    assert isinstance(answer, Answer)
+    assert "".join(items[:-1]) == answer.answer == f"NVIDIA H800 GPUを2000台使いました[{n}]。"
+    assert not answer.refused and answer.language == "ja"
+    [citation] = answer.citations
+    assert citation.n == n and "H800 GPU 2000台" in citation.quote
+    transcript = fake_index.transcript_of(hits[n - 1].chunk)
+    assert transcript.text[citation.quote_start : citation.quote_end] == citation.quote
+    assert transcript.text[citation.start : citation.end] == citation.text
+    assert set(answer.timings) == {"retrieve_ms", "ttft_ms", "total_ms", "tokens", "decode_tok_s"}
+    assert "<question>" + question + "</question>" in generator.messages[1]["content"]
+
+
+def test_not_found_becomes_a_refusal_in_the_question_language(fake_settings, fake_index):
+    for question, language in [("Quel est le prix ?", "fr"), ("株価はいくら？", "ja"), ("What is the price?", "en")]:
+        items = list(ask_stream(question, fake_index, FakeEmbedder(), FakeGenerator("NOT_FOUND"), fake_settings))
+        answer = items[-1]
+        assert answer.refused and answer.citations == []
+        assert answer.answer == REFUSALS[language] == "".join(items[:-1])
+        assert answer.hits, "a refusal still carries the closest passages"
+
+
+def test_uncited_answer_gets_its_best_passage(fake_settings, fake_index):
+    question = "Stargateという名前は1994年のSF映画にちなんで付けられたのですか？"
+    answer = ask(
+        question,
+        fake_index,
+        FakeEmbedder(),
+        FakeGenerator("名前は1994年のSF映画「スターゲート」にちなんで付けられた"),
+        fake_settings,
+    )
+    assert len(answer.citations) == 1
+    assert answer.answer.endswith(f"[{answer.citations[0].n}]")
+    assert "1994年" in answer.citations[0].text
+
+
+def test_out_of_range_citation_is_ignored(fake_settings, fake_index):
+    answer = ask("Stargate", fake_index, FakeEmbedder(), FakeGenerator("Stargate [9]. Also [1]."), fake_settings)
+    assert [c.n for c in answer.citations] == [1]
+
+
+@pytest.mark.parametrize("question", ["", "   \n", "x" * 2001])
+def test_bad_questions_are_rejected(fake_settings, fake_index, question):
+    with pytest.raises(RagError):
+        ask(question, fake_index, FakeEmbedder(), FakeGenerator("x"), fake_settings)

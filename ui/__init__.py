@@ -1,0 +1,1 @@
+"""The browser UI (Gradio); built in its own issue."""
