@@ -160,8 +160,13 @@ def cmd_eval(args) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
         for key, value in summary.items():
-            if not key.startswith("by_"):
+            if not key.startswith("by_") and key != "calibration":
                 print(f"{key:24} {value}")
+        print("calibration (threshold: key facts / false refusals / unanswerable refused):")
+        for row in summary["calibration"]:
+            print(
+                f"  {row['threshold']:.2f}: {row['key_fact_accuracy']:.2f} / {row['false_refusals']:.2f} / {row['refusal_accuracy']:.2f}"
+            )
     return 0
 
 

@@ -60,31 +60,69 @@ def read_eval_file(path: Path) -> list[dict]:
     return items
 
 
-def score(item: dict, answer) -> dict:
-    """Per-question metrics for one Answer."""
+def score(item: dict, answer, threshold: float | None = None) -> dict:
+    """Per-question metrics for one Answer.
+
+    When threshold is given, the answer was generated with refusals off and
+    counts as refused if its refusal score reaches the threshold; the
+    model's answer is kept (`model_answer`) so other thresholds can be scored.
+    """
+    from .lang import REFUSALS
+
+    refused = answer.refused or (
+        threshold is not None and answer.refusal_score is not None and answer.refusal_score >= threshold
+    )
+    shown = REFUSALS[answer.language] if refused else answer.answer
     passages = [h.chunk.text for h in answer.hits]
-    rank = evidence_rank(passages, item.get("evidence", [])) if item.get("answerable", True) else None
+    answerable = item.get("answerable", True)
     key_facts = item.get("key_facts", [])
     result = {
         "id": item.get("id"),
         "lang": item.get("lang"),
         "kind": item.get("kind"),
-        "answerable": item.get("answerable", True),
+        "answerable": answerable,
         "question": item["question"],
-        "answer": answer.answer,
-        "refused": answer.refused,
-        "evidence_rank": rank,
-        "answer_language_ok": detect_language(answer.answer) == detect_language(item["question"]),
+        "answer": shown,
+        "model_answer": answer.answer,
+        "refused": refused,
+        "refusal_score": answer.refusal_score,
+        "evidence_rank": evidence_rank(passages, item.get("evidence", [])) if answerable else None,
+        "answer_language_ok": detect_language(shown) == detect_language(item["question"]),
         "citations": [{"n": c.n, "chunk_id": c.chunk_id, "quote": c.quote} for c in answer.citations],
         "timings": answer.timings,
     }
-    if result["answerable"]:
-        result["key_facts_covered"] = covered_groups(answer.answer, key_facts) if not answer.refused else 0
-        result["key_facts_ok"] = not answer.refused and result["key_facts_covered"] == len(key_facts)
-        result["cited_evidence"] = any(
+    if answerable:
+        facts_ok = not answer.refused and covered_groups(answer.answer, key_facts) == len(key_facts)
+        result["key_facts_ok_if_answered"] = facts_ok
+        result["key_facts_ok"] = facts_ok and not refused
+        result["cited_evidence"] = not refused and any(
             any(holds_evidence(c.text, e) for e in item.get("evidence", [])) for c in answer.citations
         )
     return result
+
+
+def calibrate(results: list[dict], thresholds=(0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)) -> list[dict]:
+    """Key-fact accuracy, false refusals and unanswerable refusals at each refusal threshold."""
+    answerable = [r for r in results if r["answerable"]]
+    unanswerable = [r for r in results if not r["answerable"]]
+    rows = []
+    for t in thresholds:
+
+        def refused(r, t=t):
+            return r["refusal_score"] is not None and r["refusal_score"] >= t
+
+        rows.append(
+            {
+                "threshold": t,
+                "key_fact_accuracy": round(
+                    sum(r["key_facts_ok_if_answered"] and not refused(r) for r in answerable) / max(1, len(answerable)),
+                    3,
+                ),
+                "false_refusals": round(sum(refused(r) for r in answerable) / max(1, len(answerable)), 3),
+                "refusal_accuracy": round(sum(refused(r) for r in unanswerable) / max(1, len(unanswerable)), 3),
+            }
+        )
+    return rows
 
 
 def aggregate(results: list[dict]) -> dict:
@@ -103,7 +141,7 @@ def aggregate(results: list[dict]) -> dict:
         "false_refusals": share(r["refused"] for r in answerable),
         "cited_evidence": share(r["cited_evidence"] for r in answerable if not r["refused"]),
         "answer_language_match": share(r["answer_language_ok"] for r in results if not r["refused"]),
-        "retrieval_recall_at_5": share((r["evidence_rank"] or 99) <= 5 for r in answerable),
+        "retrieval_recall_at_k": share(r["evidence_rank"] is not None for r in answerable),
         "ttft_ms_median": round(statistics.median(ttft), 1) if ttft else None,
         "decode_tok_s_median": round(statistics.median(speeds), 2) if speeds else None,
         "total_ms_median": round(statistics.median(r["timings"]["total_ms"] for r in results), 1) if results else None,
@@ -124,16 +162,23 @@ def aggregate(results: list[dict]) -> dict:
 
 
 def run_eval(items: list[dict], index, embedder, generator, settings, progress=True) -> tuple[list[dict], dict]:
+    """Answer every item (refusals scored offline at the configured threshold) and aggregate."""
     from .answer import ask
+    from .models import refusal_threshold
 
+    threshold = refusal_threshold(settings)
+    never_refuse = settings.replace(refusal_threshold=2.0)
     results = []
     for number, item in enumerate(items, start=1):
-        answer = ask(item["question"], index, embedder, generator, settings)
-        results.append(score(item, answer))
+        answer = ask(item["question"], index, embedder, generator, never_refuse)
+        results.append(score(item, answer, threshold))
         if progress:
             r = results[-1]
             mark = "refused" if r["refused"] else ("ok" if r.get("key_facts_ok") else "-")
             print(
                 f"[{number}/{len(items)}] {item.get('id')} {mark}: {answer.answer[:70]!r}", file=sys.stderr, flush=True
             )
-    return results, aggregate(results)
+    summary = aggregate(results)
+    summary["refusal_threshold"] = threshold
+    summary["calibration"] = calibrate(results)
+    return results, summary

