@@ -25,7 +25,8 @@ import numpy as np
 from .errors import RagError
 from .ingest import Sentence, split_sentences
 from .lang import LANGUAGE_NAMES, REFUSALS, detect_language
-from .retrieve import Hit, retrieve
+from .context import Passage, assemble
+from .retrieve import Hit, retrieve_in_context
 
 NOT_FOUND = "NOT_FOUND"
 CITATION = re.compile(r"\[(\d+(?:\s*[,、，]\s*\d+)*)\]")
@@ -65,18 +66,33 @@ class Answer:
     language: str
     citations: list[Citation]
     hits: list[Hit]
+    passages: list[Passage]
     model: str
     timings: dict = field(default_factory=dict)
     refusal_score: float | None = None  # P(first token begins NOT_FOUND), when the generator reports it
+    searched_for: str = ""  # the query searched: the question, with the previous exchange when it follows one
 
     def to_json(self) -> dict:
         return {
             "question": self.question,
+            "searched_for": self.searched_for or self.question,
             "answer": self.answer,
             "refused": self.refused,
             "language": self.language,
             "citations": [asdict(c) for c in self.citations],
-            "passages": [h.to_json() for h in self.hits],
+            "retrieved": [h.to_json() for h in self.hits],
+            "passages": [
+                {
+                    "n": n,
+                    "chunk_ids": list(p.chunk_ids),
+                    "text": p.text,
+                    "source": p.source,
+                    "start": p.start,
+                    "end": p.end,
+                    "position": round(p.position, 3),
+                }
+                for n, p in enumerate(self.passages, start=1)
+            ],
             "model": self.model,
             "refusal_score": None if self.refusal_score is None else round(self.refusal_score, 4),
             "timings": self.timings,
@@ -92,11 +108,11 @@ def check_question(question: str, max_chars: int) -> str:
     return question
 
 
-def build_messages(question: str, hits: list[Hit], language: str, notes: list[str] = ()) -> list[dict]:
-    passages = "\n\n".join(f"[{n}] {hit.chunk.text}" for n, hit in enumerate(hits, start=1))
+def build_messages(question: str, passages: list[Passage], language: str, notes: list[str] = ()) -> list[dict]:
+    numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, start=1))
     note = "".join(f"Note: {n}\n" for n in notes) + ("\n" if notes else "")
     user = (
-        f"{note}Passages from the transcript:\n<passages>\n{passages}\n</passages>\n\n"
+        f"{note}Passages from the transcript:\n<passages>\n{numbered}\n</passages>\n\n"
         f"Question: <question>{question}</question>\n\n"
         f"Answer in {LANGUAGE_NAMES[language]}, citing the passages like [1]. "
         f"If the passages do not answer the question, reply NOT_FOUND."
@@ -142,9 +158,9 @@ def lexical_overlap(claim: str, sentence: str) -> float:
     return len(a & b) / len(a) if a else 0.0
 
 
-def best_quote(claims: list[str], hit: Hit, transcript_text: str, embedder) -> Sentence:
+def best_quote(claims: list[str], passage: Passage, transcript_text: str, embedder) -> Sentence:
     """The sentence of the passage that best matches the claims (embedding cosine plus bigram overlap)."""
-    sentences = list(hit.chunk.sentences)
+    sentences = list(passage.sentences)
     if len(sentences) == 1 or not claims:
         return sentences[0]
     texts = [transcript_text[s.start : s.end] for s in sentences]
@@ -155,35 +171,35 @@ def best_quote(claims: list[str], hit: Hit, transcript_text: str, embedder) -> S
     return sentences[int(np.argmax(similarity + 0.5 * overlap))]
 
 
-def build_citations(answer_text: str, hits: list[Hit], index, embedder) -> tuple[str, list[Citation]]:
+def build_citations(answer_text: str, passages: list[Passage], index, embedder) -> tuple[str, list[Citation]]:
     """Citations for the [n] markers in answer_text; an answer with no valid marker cites its best passage."""
     claims = claims_citing(answer_text)
-    cited = [n for n in parse_citations(answer_text) if 1 <= n <= len(hits)]
-    if not cited and hits and claims:
+    cited = [n for n in parse_citations(answer_text) if 1 <= n <= len(passages)]
+    if not cited and passages and claims:
         plain = [c for c, _ in claims]
-        scores = [max(lexical_overlap(c, h.chunk.text) for c in plain) for h in hits]
+        scores = [max(lexical_overlap(c, p.text) for c in plain) for p in passages]
         best = int(np.argmax(scores)) + 1
         answer_text = answer_text.rstrip() + f" [{best}]"
         claims = [(c, [best]) for c, _ in claims]
         cited = [best]
     citations = []
     for n in cited:
-        hit = hits[n - 1]
-        transcript = index.transcript_of(hit.chunk)
+        passage = passages[n - 1]
+        transcript = index.transcripts[passage.source]
         claim_texts = [c for c, numbers in claims if n in numbers]
-        quote = best_quote(claim_texts, hit, transcript.text, embedder)
+        quote = best_quote(claim_texts, passage, transcript.text, embedder)
         citations.append(
             Citation(
                 n=n,
-                chunk_id=hit.chunk.id,
-                text=hit.chunk.text,
+                chunk_id=passage.chunk_ids[0],
+                text=passage.text,
                 quote=transcript.text[quote.start : quote.end],
-                start=hit.chunk.start,
-                end=hit.chunk.end,
+                start=passage.start,
+                end=passage.end,
                 quote_start=quote.start,
                 quote_end=quote.end,
-                source=hit.chunk.source,
-                position=round(hit.chunk.position, 3),
+                source=passage.source,
+                position=round(passage.position, 3),
             )
         )
     return answer_text, citations
@@ -239,17 +255,28 @@ class MarkerFilter:
         return out
 
 
-def ask_stream(question: str, index, embedder, generator, settings) -> Iterator[str | Answer]:
-    """Yield the answer's text pieces as they are generated, then the final Answer."""
+def ask_stream(
+    question: str, index, embedder, generator, settings, history: list[dict] | None = None
+) -> Iterator[str | Answer]:
+    """Yield the answer's text pieces as they are generated, then the final Answer.
+
+    With history (earlier turns), retrieval also searches with the previous
+    exchange (see followup) and the prompt tells the model what the question follows.
+    """
+    from .followup import contextual_query, previous_exchange_note
     from .glossary import alias_notes
     from .models import refusal_threshold
 
     question = check_question(question, settings.max_question_chars)
     language = detect_language(question)
     started = time.perf_counter()
-    hits = retrieve(index, embedder, question, settings.top_k)
+    history = history or []
+    searched = contextual_query(question, history)
+    hits = retrieve_in_context(index, embedder, question, searched, settings.top_k, settings.lexical_weight)
+    passages = assemble(hits, index, settings.passage_max_chars)
     retrieved = time.perf_counter()
-    messages = build_messages(question, hits, language, alias_notes(question, index.aliases))
+    notes = previous_exchange_note(history) + alias_notes(searched, index.aliases)
+    messages = build_messages(question, passages, language, notes)
     threshold = refusal_threshold(settings)
 
     pieces: list[str] = []
@@ -277,7 +304,7 @@ def ask_stream(question: str, index, embedder, generator, settings) -> Iterator[
         if text := shown.flush():
             yield text
         cleaned = shown.text.strip()
-        answer_text, citations = build_citations(cleaned, hits, index, embedder)
+        answer_text, citations = build_citations(cleaned, passages, index, embedder)
         if answer_text != cleaned:
             yield answer_text[len(cleaned) :]
         refused = False
@@ -291,11 +318,23 @@ def ask_stream(question: str, index, embedder, generator, settings) -> Iterator[
         "tokens": tokens,
         "decode_tok_s": round((tokens - 1) / decode_seconds, 2) if tokens > 1 and decode_seconds > 0 else None,
     }
-    yield Answer(question, answer_text, refused, language, citations, hits, generator.name, timings, refusal_score)
+    yield Answer(
+        question,
+        answer_text,
+        refused,
+        language,
+        citations,
+        hits,
+        passages,
+        generator.name,
+        timings,
+        refusal_score,
+        searched_for=searched,
+    )
 
 
-def ask(question: str, index, embedder, generator, settings) -> Answer:
-    for item in ask_stream(question, index, embedder, generator, settings):
+def ask(question: str, index, embedder, generator, settings, history: list[dict] | None = None) -> Answer:
+    for item in ask_stream(question, index, embedder, generator, settings, history):
         if isinstance(item, Answer):
             return item
     raise AssertionError("ask_stream ended without an Answer")

@@ -35,6 +35,8 @@ def settings_from(args) -> Settings:
         "n_threads": getattr(args, "threads", None),
         "n_ctx": getattr(args, "n_ctx", None),
         "chunk_chars": getattr(args, "chunk_chars", None),
+        "refusal_threshold": getattr(args, "refusal_threshold", None),
+        "lexical_weight": getattr(args, "lexical_weight", None),
     }
     return Settings.load(**overrides)
 
@@ -90,7 +92,7 @@ def cmd_retrieve(args) -> int:
     settings = settings_from(args)
     question = check_question(args.question, settings.max_question_chars)
     embedder, index = load_embedder_and_index(settings)
-    hits = retrieve(index, embedder, question, settings.top_k)
+    hits = retrieve(index, embedder, question, settings.top_k, settings.lexical_weight)
     if args.json:
         print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
     else:
@@ -106,11 +108,16 @@ def cmd_ask(args) -> int:
 
     settings = settings_from(args)
     question = check_question(args.question, settings.max_question_chars)
+    history = None
+    if args.history:
+        from .followup import read_history
+
+        history = read_history(args.history)
     chat_model_path(settings)  # fail fast, before loading anything
     embedder, index = load_embedder_and_index(settings)
     generator = load_generator(settings)
     answer = None
-    for item in ask_stream(question, index, embedder, generator, settings):
+    for item in ask_stream(question, index, embedder, generator, settings, history):
         if isinstance(item, Answer):
             answer = item
         elif not args.json:
@@ -144,6 +151,23 @@ def cmd_eval(args) -> int:
     items = read_eval_file(args.file)
     if args.limit:
         items = items[: args.limit]
+    if args.retrieval:
+        from .evaluate import retrieval_report
+
+        embedder, index = load_embedder_and_index(settings)
+        retrieval_report(items[:2], index, embedder, settings)  # warm up
+        report = retrieval_report(items, index, embedder, settings)
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False, indent=1))
+        else:
+            print(f"{'':10} {'n':>3} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'MRR':>6}")
+            rows = [("all", report)] + [(k, v) for key in ("by_lang", "by_kind") for k, v in report[key].items()]
+            for name, f in rows:
+                print(
+                    f"{name:10} {f['questions']:>3} {f['recall_at_1']:>6} {f['recall_at_3']:>6} {f['recall_at_5']:>6} {f['mrr']:>6}"
+                )
+            print(f"p50 latency {report['latency_ms_p50']} ms; misses at 5: {report['misses_at_5']}")
+        return 0
     chat_model_path(settings)
     embedder, index = load_embedder_and_index(settings)
     generator = load_generator(settings)
@@ -177,11 +201,19 @@ def add_common(parser: argparse.ArgumentParser, generation: bool = False) -> Non
     parser.add_argument("--embedder", help="multilingual-e5-small or a sentence-transformers folder [RAG_EMBEDDER]")
     parser.add_argument("--chunk-chars", type=int, help="target chunk size in characters [RAG_CHUNK_CHARS]")
     parser.add_argument("--threads", type=int, help="CPU threads, 0 = all cores [RAG_N_THREADS]")
+    parser.add_argument(
+        "--lexical-weight", type=float, help="weight of BM25 in the hybrid search, 0 = dense only [RAG_LEXICAL_WEIGHT]"
+    )
     if generation:
         parser.add_argument("--model", help="chat model name or path to a GGUF file [RAG_MODEL]")
         parser.add_argument("--temperature", type=float, help="sampling temperature [RAG_TEMPERATURE]")
         parser.add_argument("--max-tokens", type=int, help="longest answer in tokens [RAG_MAX_TOKENS]")
         parser.add_argument("--n-ctx", type=int, help="llama.cpp context length [RAG_N_CTX]")
+        parser.add_argument(
+            "--refusal-threshold",
+            type=float,
+            help="refuse when P(NOT_FOUND) reaches this; default: the model's calibrated value [RAG_REFUSAL_THRESHOLD]",
+        )
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
@@ -218,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question from the transcript, with citations")
     ask.add_argument("question")
     ask.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
+    ask.add_argument(
+        "--history",
+        metavar="FILE",
+        help='earlier turns, a JSON list of {"question", "answer"}: the question is rewritten to stand alone',
+    )
     add_common(ask, generation=True)
     ask.set_defaults(handler=cmd_ask)
     evaluate = commands.add_parser("eval", help="answer an eval file's questions and score them")
@@ -225,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
     evaluate.add_argument("--out", help="folder for results.jsonl and report.json")
+    evaluate.add_argument(
+        "--retrieval", action="store_true", help="score retrieval only (no chat model): recall@1/3/5, MRR, latency"
+    )
     add_common(evaluate, generation=True)
     evaluate.set_defaults(handler=cmd_eval)
     return parser

@@ -161,6 +161,42 @@ def aggregate(results: list[dict]) -> dict:
     return summary
 
 
+def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 5) -> dict:
+    """Recall@1/3/5 and MRR of the evidence in the retrieved chunks, latency, by language and kind."""
+    import time
+
+    from .retrieve import retrieve
+
+    rows = []
+    for item in items:
+        if not item.get("answerable", True):
+            continue
+        started = time.perf_counter()
+        hits = retrieve(index, embedder, item["question"], depth, settings.lexical_weight)
+        elapsed = (time.perf_counter() - started) * 1000
+        rank = evidence_rank([h.chunk.text for h in hits], item.get("evidence", []))
+        rows.append(
+            {"id": item.get("id"), "lang": item.get("lang"), "kind": item.get("kind"), "rank": rank, "ms": elapsed}
+        )
+
+    def figures(group):
+        ranks = [r["rank"] for r in group]
+        return {
+            "questions": len(group),
+            **{f"recall_at_{k}": round(sum(1 for x in ranks if x and x <= k) / len(group), 3) for k in (1, 3, 5)},
+            "mrr": round(sum(1 / x for x in ranks if x) / len(group), 3),
+        }
+
+    report = {**figures(rows), "latency_ms_p50": round(statistics.median(r["ms"] for r in rows), 1)}
+    report["misses_at_5"] = [r["id"] for r in rows if not r["rank"]]
+    for key in ("lang", "kind"):
+        groups = defaultdict(list)
+        for r in rows:
+            groups[r[key]].append(r)
+        report[f"by_{key}"] = {name: figures(group) for name, group in sorted(groups.items())}
+    return report
+
+
 def run_eval(items: list[dict], index, embedder, generator, settings, progress=True) -> tuple[list[dict], dict]:
     """Answer every item (refusals scored offline at the configured threshold) and aggregate."""
     from .answer import ask

@@ -1,7 +1,14 @@
-"""Find the chunks that best match a question.
+"""Find the chunks that best match a question: dense e5 search fused with BM25.
 
-Dense search over the e5 vectors of the index. Returns `Hit`s, best first.
-It does not build prompts or talk to the chat model.
+Dense search carries cross-lingual questions; BM25 over script-aware tokens
+(rag.lexical) catches exact names and figures. Plain reciprocal-rank fusion
+lets the lexical side drown English and French questions about a Japanese
+transcript, so the fusion is score-aware: each side's scores are min-max
+normalized over the candidates, and the lexical side's weight is scaled by
+how much it can say — fully for a question in the transcript's script, by
+the share of the question's words the transcript contains otherwise. Names
+from the alias glossary are added to the question first. This module does
+not build prompts or talk to the chat model.
 """
 
 from __future__ import annotations
@@ -10,7 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .glossary import mentions
 from .ingest import Chunk
+from .lexical import latin_share
 
 
 @dataclass(frozen=True)
@@ -30,10 +39,57 @@ class Hit:
         }
 
 
-def retrieve(index, embedder, question: str, k: int) -> list[Hit]:
-    query = embedder.embed_queries([question])
-    k = max(1, min(k, len(index.chunks)))
-    scores, ids = index.faiss_index.search(np.ascontiguousarray(query, dtype=np.float32), k)
-    return [
-        Hit(index.chunks[i], float(s), rank) for rank, (i, s) in enumerate(zip(ids[0], scores[0]), start=1) if i >= 0
-    ]
+def expand_aliases(question: str, aliases: dict[str, list[str]]) -> str:
+    """The question followed by the transcript's spellings of the names it mentions."""
+    extra = [s for name, spellings in aliases.items() if mentions(question, name) for s in spellings]
+    extra = [s for s in extra if not mentions(question, s)]
+    return f"{question} ({', '.join(extra)})" if extra else question
+
+
+def _normalize(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def retrieve(index, embedder, question: str, k: int, lexical_weight: float = 0.2) -> list[Hit]:
+    query = expand_aliases(question, getattr(index, "aliases", {}) or {})
+    vector = np.ascontiguousarray(embedder.embed_queries([query]), dtype=np.float32)
+    total = index.faiss_index.ntotal
+    k = max(1, min(k, total))
+    pool = min(total, max(100, 10 * k))
+    dense_scores, dense_ids = index.faiss_index.search(vector, pool)
+    dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
+
+    lexical = index.bm25.scores(query) if lexical_weight > 0 and index.bm25 is not None else None
+    candidates = list(dense)
+    if lexical is not None:
+        top_lexical = np.argsort(-lexical)[:pool]
+        extra = [int(i) for i in top_lexical if lexical[i] > 0 and int(i) not in dense]
+        if extra:
+            vectors = np.stack([index.faiss_index.reconstruct(i) for i in extra])
+            dense.update({i: float(s) for i, s in zip(extra, vectors @ vector[0])})
+            candidates += extra
+    ids = np.array(candidates)
+    fused = _normalize(np.array([dense[i] for i in candidates], dtype=np.float32))
+    if lexical is not None:
+        script = latin_share(question)
+        weight = lexical_weight * ((1 - script) + script * index.bm25.known_share(query))
+        fused = fused + weight * _normalize(lexical[ids])
+    order = np.argsort(-fused, kind="stable")[:k]
+    return [Hit(index.chunks[int(ids[j])], float(fused[j]), rank) for rank, j in enumerate(order, start=1)]
+
+
+def retrieve_in_context(
+    index, embedder, question: str, context_query: str, k: int, lexical_weight: float = 0.2
+) -> list[Hit]:
+    """Interleave the hits of the contextual query and of the bare question (context first), without repeats."""
+    if context_query == question:
+        return retrieve(index, embedder, question, k, lexical_weight)
+    with_context = retrieve(index, embedder, context_query, k, lexical_weight)
+    alone = retrieve(index, embedder, question, k, lexical_weight)
+    hits, seen = [], set()
+    for hit in (h for pair in zip(with_context, alone) for h in pair):
+        if hit.chunk.id not in seen:
+            seen.add(hit.chunk.id)
+            hits.append(Hit(hit.chunk, hit.score, len(hits) + 1))
+    return hits[:k]

@@ -27,6 +27,8 @@ class Settings:
     chunk_chars: int = 240
     chunk_overlap_sentences: int = 1
     top_k: int = 4
+    passage_max_chars: int = 400  # a passage grows by a neighbouring sentence only up to this size
+    lexical_weight: float = 0.2  # weight of BM25 in the fusion; 0 = dense search only
     temperature: float = 0.0
     max_tokens: int = 200
     n_ctx: int = 4096

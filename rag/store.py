@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import RagError
 from .glossary import read_aliases
+from .lexical import BM25
 from .ingest import Chunk, Sentence, Transcript, chunk, list_sources, read_transcript, sha256_file
 
 FORMAT_VERSION = 1
@@ -37,6 +38,7 @@ class Index:
     transcripts: dict[str, Transcript]
     faiss_index: object  # faiss.Index
     aliases: dict = field(default_factory=dict)  # {known name: [transcript spellings]}, see glossary
+    bm25: object = None  # rag.lexical.BM25 over the chunk texts, built when the index is loaded
 
     def transcript_of(self, chunk: Chunk) -> Transcript:
         return self.transcripts[chunk.source]
@@ -94,7 +96,9 @@ def build_index(settings, embedder, log=None) -> Index:
     }
     _write_atomic(folder / "sources.json", json.dumps(sources, ensure_ascii=False).encode("utf-8"))
     _write_atomic(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-    return Index(manifest, chunks, transcripts, faiss_index, read_aliases(settings.sources))
+    return Index(
+        manifest, chunks, transcripts, faiss_index, read_aliases(settings.sources), BM25.build([c.text for c in chunks])
+    )
 
 
 def _chunk_to_json(c: Chunk) -> dict:
@@ -167,7 +171,9 @@ def load_index(settings, embedder_name: str, dim: int | None = None) -> Index:
             data["text"],
             tuple(split_sentences(data["text"])),
         )
-    return Index(manifest, chunks, transcripts, faiss_index, read_aliases(settings.sources))
+    return Index(
+        manifest, chunks, transcripts, faiss_index, read_aliases(settings.sources), BM25.build([c.text for c in chunks])
+    )
 
 
 def index_is_current(settings, embedder_name: str) -> bool:

@@ -2,6 +2,7 @@ import pytest
 
 from rag.answer import Answer, MarkerFilter, ask, ask_stream, build_messages, claims_citing, is_refusal, parse_citations
 from rag.errors import RagError
+from rag.context import assemble
 from rag.lang import REFUSALS, detect_language
 from rag.retrieve import retrieve
 
@@ -44,17 +45,17 @@ def test_language_detection_of_dev_questions():
 
 
 def test_prompt_numbers_passages_and_names_the_language(fake_settings, fake_index):
-    hits = retrieve(fake_index, FakeEmbedder(), "Stargate", 3)
-    messages = build_messages("Quel est le nom du projet ?", hits, "fr")
+    passages = assemble(retrieve(fake_index, FakeEmbedder(), "Stargate", 3), fake_index)
+    messages = build_messages("Quel est le nom du projet ?", passages, "fr")
     user = messages[1]["content"]
-    assert "[1] " + hits[0].chunk.text in user and "[3] " + hits[2].chunk.text in user
+    assert "[1] " + passages[0].text in user and f"[{len(passages)}] " + passages[-1].text in user
     assert "Answer in French" in user and "NOT_FOUND" in messages[0]["content"]
 
 
 def test_streamed_answer_with_citation_and_quote(fake_settings, fake_index):
     question = "NVIDIA H800 GPUは何台使用しましたか？"
-    hits = retrieve(fake_index, FakeEmbedder(), question, fake_settings.top_k)
-    n = next(i for i, h in enumerate(hits, 1) if "H800" in h.chunk.text)
+    passages = assemble(retrieve(fake_index, FakeEmbedder(), question, fake_settings.top_k), fake_index)
+    n = next(i for i, p in enumerate(passages, 1) if "H800" in p.text)
     generator = FakeGenerator(f"NVIDIA H800 GPUを2000台使いました[{n}]。")
     items = list(ask_stream(question, fake_index, FakeEmbedder(), generator, fake_settings))
     answer = items[-1]
@@ -63,7 +64,7 @@ def test_streamed_answer_with_citation_and_quote(fake_settings, fake_index):
     assert not answer.refused and answer.language == "ja"
     [citation] = answer.citations
     assert citation.n == n and "H800 GPU 2000台" in citation.quote
-    transcript = fake_index.transcript_of(hits[n - 1].chunk)
+    transcript = fake_index.transcripts[passages[n - 1].source]
     assert transcript.text[citation.quote_start : citation.quote_end] == citation.quote
     assert transcript.text[citation.start : citation.end] == citation.text
     assert set(answer.timings) == {"retrieve_ms", "ttft_ms", "total_ms", "tokens", "decode_tok_s"}

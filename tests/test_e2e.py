@@ -62,15 +62,41 @@ def test_answerable_question_has_key_facts_and_cites_the_evidence(pipeline, qid)
 
 
 def test_unanswerable_question_is_refused_with_closest_passages(pipeline):
-    result, streamed = answer(pipeline, "dev-19")
+    result, streamed = answer(pipeline, "dev-27")
     assert result.refused and result.citations == []
-    assert streamed == result.answer == REFUSALS["ja"]
+    assert streamed == result.answer == REFUSALS["fr"]
     assert len(result.hits) >= 3
+
+
+def test_retrieval_finds_the_evidence_across_languages(pipeline):
+    """Hybrid retrieval on the dev set: measured recall@5 1.00 and recall@3 0.96; floors leave a question's slack."""
+    from rag.evaluate import retrieval_report
+
+    settings, index, embedder, _ = pipeline
+    report = retrieval_report(list(QUESTIONS.values()), index, embedder, settings)
+    assert report["recall_at_5"] >= 0.96, report["misses_at_5"]
+    assert report["recall_at_3"] >= 0.9
+    assert all(group["recall_at_5"] >= 0.85 for group in report["by_lang"].values()), report["by_lang"]
+
+
+def test_follow_up_questions_find_their_evidence(pipeline):
+    from rag.evaluate import evidence_rank
+    from rag.followup import contextual_query
+    from rag.retrieve import retrieve_in_context
+
+    settings, index, embedder, _ = pipeline
+    cases = [json.loads(line) for line in (Path(__file__).parent / "data" / "followups.jsonl").read_text().splitlines()]
+    found = 0
+    for case in cases:
+        query = contextual_query(case["question"], case["history"])
+        hits = retrieve_in_context(index, embedder, case["question"], query, 5)
+        found += evidence_rank([h.chunk.text for h in hits], case["evidence"]) is not None
+    assert found >= len(cases) - 1, f"{found}/{len(cases)}"
 
 
 def test_rag_ask_json_command():
     rag = str(Path(sys.executable).parent / "rag")
-    question = QUESTIONS["dev-26"]["question"]
+    question = QUESTIONS["dev-07"]["question"]
     result = subprocess.run(
         [rag, "ask", question, "--json"],
         capture_output=True,
