@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .context import Passage, assemble
 from .errors import RagError
 from .ingest import Sentence, split_sentences
 from .lang import LANGUAGE_NAMES, REFUSALS, detect_language
-from .context import Passage, assemble
 from .retrieve import Hit, retrieve_in_context
 
 NOT_FOUND = "NOT_FOUND"

@@ -85,7 +85,7 @@ def assemble(hits: list[Hit], index, budget_chars: int = 400) -> list[Passage]:
         sentences, text = transcript.sentences, transcript.text
         first, last = group["first"], group["last"]
 
-        def size(a, b):
+        def size(a, b, sentences=sentences):
             return sentences[b].end - sentences[a].start
 
         if (

@@ -79,7 +79,6 @@ STOPWORDS = {
     "pour",
     "au",
     "aux",
-    "a",
 }
 JAPANESE_PARTICLES = set("のはがをにでとへもやかな")
 

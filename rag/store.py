@@ -24,8 +24,8 @@ import numpy as np
 
 from .errors import RagError
 from .glossary import read_aliases
-from .lexical import BM25
 from .ingest import Chunk, Sentence, Transcript, chunk, list_sources, read_transcript, sha256_file
+from .lexical import BM25
 
 FORMAT_VERSION = 1
 REBUILD = "run `rag index build`"

@@ -1,8 +1,8 @@
 import pytest
 
 from rag.answer import Answer, MarkerFilter, ask, ask_stream, build_messages, claims_citing, is_refusal, parse_citations
-from rag.errors import RagError
 from rag.context import assemble
+from rag.errors import RagError
 from rag.lang import REFUSALS, detect_language
 from rag.retrieve import retrieve
 
