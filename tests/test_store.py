@@ -62,3 +62,17 @@ def test_failed_build_keeps_the_previous_index(fake_settings, fake_index, monkey
         build_index(fake_settings.replace(chunk_chars=120), Broken())
     after = {p.name: p.read_bytes() for p in fake_settings.index_dir.iterdir()}
     assert after == before
+
+
+def test_large_corpora_switch_to_hnsw(fake_settings):
+    settings = fake_settings.replace(hnsw_min_chunks=10)
+    index = build_index(settings, FakeEmbedder())
+    assert index.manifest["vector_index"] == "hnsw"
+    loaded = load_index(settings, "fake-bigrams", 64)
+    assert hasattr(loaded.faiss_index, "hnsw") and loaded.faiss_index.hnsw.efSearch == 2048
+    from rag.retrieve import retrieve
+
+    hits = retrieve(loaded, FakeEmbedder(), "Originality.ai", 3)
+    assert "Originality.ai" in hits[0].chunk.text
+    small = build_index(fake_settings, FakeEmbedder())
+    assert small.manifest["vector_index"] == "flat"

@@ -1,0 +1,49 @@
+import pytest
+
+from rag.numbers import extract_numbers, unsupported_numbers
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("わずか5.5百万ドル", 5.5e6),
+        ("550万ドル", 5.5e6),
+        ("5.5 million dollars", 5.5e6),
+        ("5,5 millions de dollars", 5.5e6),
+        ("5,000億ドル", 5e11),
+        ("500 billion", 5e11),
+        ("$500B", 5e11),
+        ("500 milliards", 5e11),
+        ("3,400億ドル", 3.4e11),
+        ("340 billion", 3.4e11),
+        ("800億ドル", 8e10),
+        ("80 billion", 8e10),
+        ("2000台", 2000),
+        ("2,000 GPUs", 2000),
+        ("10万人", 1e5),
+        ("100,000 subscribers", 1e5),
+        ("100 000 abonnés", 1e5),
+        ("27ワット", 27),
+        ("1994年", 1994),
+        ("１９９４年", 1994),
+        ("6兆ドル", 6e12),
+    ],
+)
+def test_values(text, value):
+    assert value in extract_numbers(text)
+
+
+def test_no_numbers_inside_names_are_lost_or_invented():
+    assert extract_numbers("NVIDIA H800 GPU") == []  # part of a name, not a quantity
+    assert extract_numbers("o3-mini and Gemini 2.0 Pro") == [2.0]
+
+
+def test_claim_against_evidence():
+    evidence = (
+        "アブダビの投資ファンドMGXは、現金で1,000億ドルを準備している。同時に5,000億ドルという途方もない投資額です。"
+    )
+    assert unsupported_numbers("The investment is 500 billion dollars [1].", evidence) == []
+    assert unsupported_numbers(
+        "Stargateの投資額は約1,000億ドルです。", "同時に5,000億ドルという途方もない投資額です。"
+    ) == [1e11]
+    assert unsupported_numbers("It used 2000 GPUs [2].", evidence, ignore={2.0}) == [2000]
