@@ -7,10 +7,11 @@ cite them, or to reply NOT_FOUND. Small models say NOT_FOUND far too often
 when asked outright, so the generator records how likely the first token is
 to begin NOT_FOUND and never lets the model write it: the answer is a refusal
 when that probability reaches a threshold calibrated per model on the dev
-set (models.md), and otherwise the model's answer. Code then parses the
-citations and finds in each cited passage the sentence(s) that best match the
-claims citing it (the quote). This module does not judge whether a quote
-truly supports a claim.
+set (models.md), and otherwise the model's answer. Then every claim is
+checked against the passage it cites (rag.claims): the final answer keeps the
+supported claims with the passage and sentence that support them, lists the
+removed ones, and is a refusal when nothing was supported. The streamed text
+is the model's; the final `Answer` is the checked one.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
+from .claims import ClaimCheck, check_claims
 from .context import Passage, assemble
 from .errors import RagError
-from .ingest import Sentence, split_sentences
+from .ingest import split_sentences
 from .lang import LANGUAGE_NAMES, REFUSALS, detect_language
 from .retrieve import Hit, retrieve_in_context
 
@@ -56,6 +56,8 @@ class Citation:
     quote_end: int
     source: str
     position: float  # where the passage starts in the video, 0..1
+    supported: bool = True  # the claim check verified it (unsupported claims are never cited)
+    score: float = 0.0  # best similarity or overlap between the claims and the passage
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,12 @@ class Answer:
     timings: dict = field(default_factory=dict)
     refusal_score: float | None = None  # P(first token begins NOT_FOUND), when the generator reports it
     searched_for: str = ""  # the query searched: the question, with the previous exchange when it follows one
+    claims: list[ClaimCheck] = field(default_factory=list)
+    streamed: str = ""  # the text as the model streamed it, before the claim check
+
+    @property
+    def removed_claims(self) -> list[ClaimCheck]:
+        return [c for c in self.claims if not c.supported]
 
     def to_json(self) -> dict:
         return {
@@ -80,6 +88,7 @@ class Answer:
             "refused": self.refused,
             "language": self.language,
             "citations": [asdict(c) for c in self.citations],
+            "claims": [c.to_json() for c in self.claims],
             "retrieved": [h.to_json() for h in self.hits],
             "passages": [
                 {
@@ -142,52 +151,32 @@ def claims_citing(text: str) -> list[tuple[str, list[int]]]:
             previous, numbers = claims[-1]
             claims[-1] = (previous, numbers + [n for n in parse_citations(leading.group()) if n not in numbers])
             sentence = sentence[leading.end() :]
-        plain = CITATION.sub("", sentence).strip()
+        plain = re.sub(r"\s+([.,!?。、！？])", r"\1", CITATION.sub("", sentence)).strip()
         if plain:
             claims.append((plain, parse_citations(sentence)))
     return claims
 
 
-def _bigrams(text: str) -> set[str]:
-    text = re.sub(r"\s+", "", text.lower())
-    return {text[i : i + 2] for i in range(len(text) - 1)}
+def finalize(raw: str, passages: list[Passage], index, embedder, question: str):
+    """Check the answer's claims; return (answer text, citations, claim checks).
 
-
-def lexical_overlap(claim: str, sentence: str) -> float:
-    a, b = _bigrams(claim), _bigrams(sentence)
-    return len(a & b) / len(a) if a else 0.0
-
-
-def best_quote(claims: list[str], passage: Passage, transcript_text: str, embedder) -> Sentence:
-    """The sentence of the passage that best matches the claims (embedding cosine plus bigram overlap)."""
-    sentences = list(passage.sentences)
-    if len(sentences) == 1 or not claims:
-        return sentences[0]
-    texts = [transcript_text[s.start : s.end] for s in sentences]
-    claim_vectors = embedder.embed_queries(claims)
-    sentence_vectors = embedder.embed_passages(texts)
-    similarity = (claim_vectors @ sentence_vectors.T).max(axis=0)
-    overlap = np.array([max(lexical_overlap(c, t) for c in claims) for t in texts])
-    return sentences[int(np.argmax(similarity + 0.5 * overlap))]
-
-
-def build_citations(answer_text: str, passages: list[Passage], index, embedder) -> tuple[str, list[Citation]]:
-    """Citations for the [n] markers in answer_text; an answer with no valid marker cites its best passage."""
-    claims = claims_citing(answer_text)
-    cited = [n for n in parse_citations(answer_text) if 1 <= n <= len(passages)]
-    if not cited and passages and claims:
-        plain = [c for c, _ in claims]
-        scores = [max(lexical_overlap(c, p.text) for c in plain) for p in passages]
-        best = int(np.argmax(scores)) + 1
-        answer_text = answer_text.rstrip() + f" [{best}]"
-        claims = [(c, [best]) for c, _ in claims]
-        cited = [best]
+    The answer keeps the supported claims, each followed by the passage that
+    supports it (re-pointed when the model cited the wrong one); unsupported
+    claims are removed and returned as such. An empty answer text means
+    nothing in the answer was supported.
+    """
+    checks = check_claims(claims_citing(raw), passages, index.transcripts, embedder, question, index.aliases)
+    kept = [c for c in checks if c.supported]
+    text = "".join(
+        f"{c.text}[{c.support}]" if c.text[-1:] in "。．！？" else f"{' ' if i else ''}{c.text} [{c.support}]"
+        for i, c in enumerate(kept)
+    )
     citations = []
-    for n in cited:
+    for n in dict.fromkeys(c.support for c in kept):
         passage = passages[n - 1]
         transcript = index.transcripts[passage.source]
-        claim_texts = [c for c, numbers in claims if n in numbers]
-        quote = best_quote(claim_texts, passage, transcript.text, embedder)
+        first = next(c for c in kept if c.support == n)
+        quote = first.quote
         citations.append(
             Citation(
                 n=n,
@@ -200,9 +189,11 @@ def build_citations(answer_text: str, passages: list[Passage], index, embedder) 
                 quote_end=quote.end,
                 source=passage.source,
                 position=round(passage.position, 3),
+                supported=True,
+                score=round(max(c.score for c in kept if c.support == n), 3),
             )
         )
-    return answer_text, citations
+    return text, citations, checks
 
 
 def is_refusal(text: str) -> bool:
@@ -297,17 +288,18 @@ def ask_stream(
     finished = time.perf_counter()
     raw = "".join(pieces).strip()
 
+    claims: list[ClaimCheck] = []
     if (refusal_score is not None and refusal_score >= threshold) or is_refusal(raw):
         answer_text, citations, refused = REFUSALS[language], [], True
         yield answer_text
     else:
         if text := shown.flush():
             yield text
-        cleaned = shown.text.strip()
-        answer_text, citations = build_citations(cleaned, passages, index, embedder)
-        if answer_text != cleaned:
-            yield answer_text[len(cleaned) :]
-        refused = False
+        answer_text, citations, claims = finalize(shown.text.strip(), passages, index, embedder, question)
+        refused = not answer_text  # nothing the model said is supported by the passages
+        if refused:
+            answer_text = REFUSALS[language]
+            yield "\n" + answer_text
 
     tokens = generator.count_tokens(raw) if raw else 0
     decode_seconds = finished - (first_token_at or finished)
@@ -330,6 +322,8 @@ def ask_stream(
         timings,
         refusal_score,
         searched_for=searched,
+        claims=claims,
+        streamed=raw,
     )
 
 

@@ -126,6 +126,15 @@ def cmd_ask(args) -> int:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
         return 0
     print()
+    if answer.removed_claims or (not answer.refused and answer.answer != answer.streamed):
+        removed = answer.removed_claims
+        if removed:
+            log(f"checked against the transcript: {len(removed)} statement(s) removed as unsupported:")
+            for claim in removed:
+                lacking = ", ".join(f"{m:g}" if isinstance(m, float) else m for m in claim.missing)
+                log(f"  - “{claim.text}”" + (f" (not in the passage: {lacking})" if lacking else ""))
+        if not answer.refused:
+            print(f"\nChecked answer: {answer.answer}")
     if answer.refused:
         print("\nClosest passages:" if answer.language != "ja" else "\n最も近い箇所:")
         for hit in answer.hits[:3]:

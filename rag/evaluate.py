@@ -89,6 +89,8 @@ def score(item: dict, answer, threshold: float | None = None) -> dict:
         "evidence_rank": evidence_rank(passages, item.get("evidence", [])) if answerable else None,
         "answer_language_ok": detect_language(shown) == detect_language(item["question"]),
         "citations": [{"n": c.n, "chunk_id": c.chunk_id, "quote": c.quote} for c in answer.citations],
+        "claims": [c.to_json() for c in answer.claims],
+        "streamed": answer.streamed,
         "timings": answer.timings,
     }
     if answerable:
@@ -141,6 +143,14 @@ def aggregate(results: list[dict]) -> dict:
         "false_refusals": share(r["refused"] for r in answerable),
         "cited_evidence": share(r["cited_evidence"] for r in answerable if not r["refused"]),
         "answer_language_match": share(r["answer_language_ok"] for r in results if not r["refused"]),
+        "claims_checked": sum(len(r.get("claims", [])) for r in results),
+        "claims_unsupported": sum(1 for r in results for c in r.get("claims", []) if not c["supported"]),
+        "claims_re_pointed": sum(
+            1
+            for r in results
+            for c in r.get("claims", [])
+            if c["supported"] and c["cited_by_model"] and c["citations"][0] not in c["cited_by_model"]
+        ),
         "retrieval_recall_at_k": share(r["evidence_rank"] is not None for r in answerable),
         "ttft_ms_median": round(statistics.median(ttft), 1) if ttft else None,
         "decode_tok_s_median": round(statistics.median(speeds), 2) if speeds else None,

@@ -16,7 +16,7 @@ def test_parse_citations_variants():
 
 def test_claims_keep_their_citations():
     claims = claims_citing("DeepSeekは550万ドルで作った[1]。GPUは2000台です。[2][3] Fin [1].")
-    assert claims == [("DeepSeekは550万ドルで作った。", [1]), ("GPUは2000台です。", [2, 3]), ("Fin .", [1])]
+    assert claims == [("DeepSeekは550万ドルで作った。", [1]), ("GPUは2000台です。", [2, 3]), ("Fin.", [1])]
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,9 @@ def test_streamed_answer_with_citation_and_quote(fake_settings, fake_index):
     items = list(ask_stream(question, fake_index, FakeEmbedder(), generator, fake_settings))
     answer = items[-1]
     assert isinstance(answer, Answer)
-    assert "".join(items[:-1]) == answer.answer == f"NVIDIA H800 GPUを2000台使いました[{n}]。"
+    assert "".join(items[:-1]) == answer.streamed == f"NVIDIA H800 GPUを2000台使いました[{n}]。"
+    assert answer.answer == f"NVIDIA H800 GPUを2000台使いました。[{n}]"  # checked: the claim, then its support
+    assert [c.supported for c in answer.claims] == [True]
     assert not answer.refused and answer.language == "ja"
     [citation] = answer.citations
     assert citation.n == n and "H800 GPU 2000台" in citation.quote
@@ -115,7 +117,7 @@ def test_refusal_follows_the_calibrated_threshold(fake_settings, fake_index):
     unsure = ask(
         question, fake_index, FakeEmbedder(), FakeGenerator("5,000億ドルです[1]。", refusal_score=0.6), settings
     )
-    assert not unsure.refused and unsure.answer == "5,000億ドルです[1]。"
+    assert not unsure.refused and unsure.streamed == "5,000億ドルです[1]。"
 
 
 def test_alias_note_reaches_the_prompt(fake_settings, fake_index):

@@ -1,0 +1,125 @@
+import numpy as np
+
+from rag.answer import ask
+from rag.claims import check_claims, is_meta
+from rag.context import Passage
+from rag.ingest import split_sentences
+from rag.lang import REFUSALS
+
+from .conftest import FakeEmbedder, FakeGenerator
+
+
+class SameVector:
+    """Every text gets the same vector: similarity never decides, numbers do."""
+
+    def embed_queries(self, texts):
+        return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    embed_passages = embed_queries
+
+
+class Transcript:
+    def __init__(self, text):
+        self.text = text
+
+
+TEXT = "アブダビの投資ファンドMGXは、現金で1,000億ドルを準備しています。同時に5,000億ドルという途方もない投資額です。"
+
+
+def passages_of(text):
+    sentences = split_sentences(text)
+    one = Passage(
+        "t", sentences[0].start, sentences[0].end, text[: sentences[0].end], (sentences[0],), ("t#0",), 0.0, 1
+    )
+    two = Passage(
+        "t", sentences[1].start, sentences[1].end, text[sentences[1].start :], (sentences[1],), ("t#1",), 0.5, 2
+    )
+    return [one, two]
+
+
+def test_numbers_decide_and_wrong_citations_are_re_pointed():
+    passages = passages_of(TEXT)
+    checks = check_claims(
+        [
+            ("The investment is 500 billion dollars.", [1]),
+            ("MGX has 100 billion dollars in cash.", [1]),
+            ("It costs 7 trillion.", [2]),
+        ],
+        passages,
+        {"t": Transcript(TEXT)},
+        SameVector(),
+        question="Stargateの投資額は？",
+    )
+    first, second, third = checks
+    assert first.supported and first.support == 2 and first.cited == (1,)  # re-pointed to the passage with 5,000億
+    assert TEXT[first.quote.start : first.quote.end].startswith("同時に5,000億ドル")
+    assert first.missing == (5e11,)  # what the cited passage lacked
+    assert second.supported and second.support == 1
+    assert not third.supported and third.support is None and third.missing == (7e12,)
+
+
+def test_numbers_stated_in_the_question_need_no_support():
+    passages = passages_of(TEXT)
+    [check] = check_claims(
+        [("In 2024 it was 1,000億ドル.", [1])], passages, {"t": Transcript(TEXT)}, SameVector(), "What about 2024?"
+    )
+    assert check.supported
+
+
+def test_meta_sentences_are_not_claims():
+    assert is_meta("This is mentioned in passage [1].") and is_meta("これは[1]の文節から引用できます。")
+    assert not is_meta("The passage of time cost 5,000億ドル.")
+    checks = check_claims(
+        [("This is stated in passage [2].", [2])], passages_of(TEXT), {"t": Transcript(TEXT)}, SameVector()
+    )
+    assert checks == []
+
+
+def test_unsupported_answer_becomes_a_refusal_with_closest_passages(fake_settings, fake_index):
+    answer = ask(
+        "Stargateの投資額は？",
+        fake_index,
+        FakeEmbedder(),
+        FakeGenerator("投資額は9兆9999億ドルです[1]。"),
+        fake_settings,
+    )
+    assert answer.refused and answer.answer == REFUSALS["ja"] and answer.citations == []
+    assert [c.supported for c in answer.claims] == [False] and answer.removed_claims[0].missing
+    assert answer.passages and answer.streamed == "投資額は9兆9999億ドルです[1]。"
+
+
+def test_supported_claims_stay_and_unsupported_are_removed(fake_settings, fake_index):
+    streamed = "同時に5,000億ドルという途方もない投資額です[1]。MGXは9兆ドルを持っています[1]。"
+    answer = ask("Stargateの投資額は5,000億ドル？", fake_index, FakeEmbedder(), FakeGenerator(streamed), fake_settings)
+    assert not answer.refused
+    assert "5,000億ドル" in answer.answer and "9兆" not in answer.answer
+    assert [c.text for c in answer.removed_claims] == ["MGXは9兆ドルを持っています。"]
+    assert all(c.supported and c.quote in c.text for c in answer.citations)
+    data = answer.to_json()
+    assert [c["supported"] for c in data["claims"]] == [True, False]
+    assert all({"supported", "score"} <= set(c) for c in data["citations"])
+
+
+def test_uncited_claims_inherit_the_paragraph_citation():
+    from rag.claims import inherit_citations
+
+    claims = [("A.", []), ("B.", [2]), ("C.", []), ("D.", [1]), ("E.", [])]
+    assert inherit_citations(claims) == [("A.", [2]), ("B.", [2]), ("C.", [1]), ("D.", [1]), ("E.", [1])]
+
+
+def test_a_figure_from_a_neighbouring_context_does_not_count():
+    text = "MGXは現金で1,000億ドルを準備しています。天気の話です。猫の話です。犬の話です。Stargateは5,000億ドルの投資です。"
+    sentences = split_sentences(text)
+    passage = Passage("t", 0, len(text), text, tuple(sentences), ("t#0",), 0.0, 1)
+
+    class Similar(SameVector):
+        def embed_passages(self, texts):  # only the Stargate sentence resembles the claim
+            return np.array([[1.0, 0, 0, 0] if "Stargate" in t else [0, 1.0, 0, 0] for t in texts], dtype=np.float32)
+
+        def embed_queries(self, texts):
+            return np.array([[1.0, 0, 0, 0]] * len(texts), dtype=np.float32)
+
+    [check] = check_claims(
+        [("Stargateの投資額は1,000億ドルです。", [1])], [passage], {"t": Transcript(text)}, Similar()
+    )
+    assert not check.supported and check.missing == (1e11,)
