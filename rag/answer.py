@@ -55,7 +55,7 @@ class Citation:
     quote_start: int
     quote_end: int
     source: str
-    position: float  # where the passage starts in the video, 0..1
+    position: float  # where the quote sits in the video, 0..1
     supported: bool = True  # the claim check verified it (unsupported claims are never cited)
     score: float = 0.0  # best similarity or overlap between the claims and the passage
 

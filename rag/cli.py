@@ -203,6 +203,21 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_ui(args) -> int:
+    from .pipeline import Pipeline
+
+    settings = settings_from(args)
+    if args.share:
+        log("warning: --share publishes this app through a public link")
+    log("loading the models and the index ...")
+    pipeline = Pipeline.load(settings)
+    from ui.app import launch
+
+    log(f"open http://{args.host}:{args.port} (Ctrl+C to stop)")
+    launch(pipeline, host=args.host, port=args.port, share=args.share)
+    return 0
+
+
 def add_common(parser: argparse.ArgumentParser, generation: bool = False) -> None:
     parser.add_argument("--sources", help="folder of transcripts (*.txt) [RAG_SOURCES]")
     parser.add_argument("--index-dir", help="index folder [RAG_INDEX_DIR]")
@@ -266,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_common(ask, generation=True)
     ask.set_defaults(handler=cmd_ask)
+    ui = commands.add_parser("ui", help="chat with the transcript in the browser")
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    ui.add_argument("--share", action="store_true", help="also publish a public share link (off by default)")
+    add_common(ui, generation=True)
+    ui.set_defaults(handler=cmd_ui)
+
     evaluate = commands.add_parser("eval", help="answer an eval file's questions and score them")
     evaluate.add_argument("file", help="questions in the schema of shared/eval/dev.jsonl")
     evaluate.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")

@@ -1,0 +1,54 @@
+"""The loaded pieces an answer needs, loaded once and shared.
+
+`Pipeline.load` checks the model files, loads the embedder, the index and
+the chat model; `ask_stream` answers one question at a time (a lock guards
+the single llama.cpp context, so concurrent callers queue). Chat models are
+cached by name, so switching back and forth does not reload them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .answer import Answer, ask_stream
+from .settings import Settings
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    embedder: object
+    index: object
+    generators: dict = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def load(cls, settings: Settings) -> Pipeline:
+        from .embed import load_embedder
+        from .models import chat_model_path, embedder_path
+        from .store import load_index
+
+        chat_model_path(settings)  # a clear error before anything heavy loads
+        embedder_path(settings)
+        embedder = load_embedder(settings)
+        pipeline = cls(settings, embedder, load_index(settings, embedder.name, embedder.dim))
+        pipeline.generator(settings)
+        return pipeline
+
+    def generator(self, settings: Settings):
+        from .generate import load_generator
+
+        key = (settings.model, settings.n_ctx, settings.threads, settings.n_batch)
+        if key not in self.generators:
+            self.generators[key] = load_generator(settings)
+        return self.generators[key]
+
+    def ask_stream(
+        self, question: str, history: list[dict] | None = None, settings: Settings | None = None
+    ) -> Iterator[str | Answer]:
+        settings = settings or self.settings
+        with self.lock:
+            generator = self.generator(settings)
+            yield from ask_stream(question, self.index, self.embedder, generator, settings, history)

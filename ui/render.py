@@ -1,0 +1,128 @@
+"""HTML for the browser UI: answers with their sources, and the transcript view.
+
+Pure functions from an `Answer` (or a transcript) to HTML strings; all
+transcript and model text is escaped. Each cited quote gets an anchor id
+derived from its transcript offsets; a citation link jumps there and the
+page's CSS highlights the target, so no JavaScript is needed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+
+def _text(value: str) -> str:
+    return html.escape(value, quote=False)
+
+
+CSS = """
+#transcript-view { max-height: 78vh; overflow-y: auto; padding: 0 0.6em; line-height: 1.7; }
+#transcript-view .transcript-title { font-weight: 700; margin: 0.2em 0; }
+#transcript-view .original-title { color: #666; font-style: italic; margin-bottom: 0.8em; }
+mark.cited { background: #fff1a8; padding: 0 1px; border-radius: 2px; scroll-margin-top: 30vh; }
+mark.cited:target, mark.cited.active { background: #ff9f43; outline: 2px solid #d35400; }
+.sources { font-size: 0.92em; }
+.sources .source { margin: 0.5em 0; padding: 0.4em 0.6em; border-left: 3px solid #4a90d9; background: rgba(74,144,217,0.07); }
+.sources .source.unsupported { border-left-color: #c0392b; }
+.sources .meta { color: #555; font-size: 0.9em; }
+.sources .removed { color: #c0392b; }
+.sources .passage mark { background: #fff1a8; }
+"""
+
+
+def anchor_id(source: str, start: int, end: int) -> str:
+    return "q-" + re.sub(r"[^A-Za-z0-9]", "_", source) + f"-{start}-{end}"
+
+
+def position_label(position: float) -> str:
+    return f"at {round(position * 100)}% of the video"
+
+
+def _quote_in_context(text: str, passage_start: int, quote_start: int, quote_end: int, context: int = 1) -> str:
+    """The quote highlighted, with up to `context` sentences of its passage on each side."""
+    from rag.ingest import split_sentences
+
+    a, b = quote_start - passage_start, quote_end - passage_start
+    if not (0 <= a <= b <= len(text)):
+        return _text(text)
+    sentences = split_sentences(text)
+    before = [s for s in sentences if s.end <= a][-context:]
+    after = [s for s in sentences if s.start >= b][:context]
+    start = before[0].start if before else a
+    end = after[-1].end if after else b
+    return (
+        ("… " if start > 0 else "")
+        + _text(text[start:a])
+        + "<mark>"
+        + _text(text[a:b])
+        + "</mark>"
+        + _text(text[b:end])
+        + (" …" if end < len(text) else "")
+    )
+
+
+def render_sources(answer) -> str:
+    """The Sources block for one answer: cited passages with their quotes, or the closest passages of a refusal."""
+    parts = ['<div class="sources">']
+    if answer.refused:
+        parts.append("<p><b>Closest passages</b> (none of them answers the question):</p>")
+        for n, passage in enumerate(answer.passages[:3], start=1):
+            parts.append(
+                f'<div class="source"><span class="meta">{n}. {position_label(passage.position)}</span>'
+                f'<div class="passage">{_text(passage.text)}</div></div>'
+            )
+    for c in answer.citations:
+        target = anchor_id(c.source, c.quote_start, c.quote_end)
+        status = "✓ supported by this passage" if c.supported else "✗ not supported"
+        parts.append(
+            f'<div class="source{"" if c.supported else " unsupported"}">'
+            f'<a class="cite-link" href="#{target}" data-target="{target}">[{c.n}]</a> '
+            f'<span class="meta">{position_label(c.position)} · {status} (score {c.score:.2f}) · {html.escape(c.chunk_id)}</span>'
+            f'<div class="passage">{_quote_in_context(c.text, c.start, c.quote_start, c.quote_end)}</div></div>'
+        )
+    for claim in getattr(answer, "removed_claims", []):
+        lacking = ", ".join(f"{m:g}" if isinstance(m, float) else str(m) for m in claim.missing)
+        parts.append(
+            f'<div class="source unsupported"><span class="removed">✗ Removed, not supported by the transcript:</span> '
+            f"“{_text(claim.text)}”"
+            + (f' <span class="meta">(not in the passage: {html.escape(lacking)})</span>' if lacking else "")
+            + "</div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_answer(answer) -> str:
+    """The chat message for a finished answer: the checked text, then a collapsible Sources block."""
+    count = len(answer.citations) or len(answer.passages[:3])
+    label = "Sources" if answer.citations else "Closest passages"
+    return (
+        f"{_text(answer.answer)}\n\n"
+        f'<details class="sources-panel" open><summary>{label} ({count})</summary>{render_sources(answer)}</details>'
+    )
+
+
+def render_transcript(transcript, quotes: set[tuple[int, int]]) -> str:
+    """The cleaned transcript with its titles; every cited quote marked with its anchor."""
+    text = transcript.text
+    pieces, cursor = [], 0
+    for start, end in sorted(q for q in quotes if 0 <= q[0] < q[1] <= len(text)):
+        if start < cursor:
+            continue
+        pieces.append(_text(text[cursor:start]))
+        pieces.append(
+            f'<mark class="cited" id="{anchor_id(transcript.source, start, end)}">{_text(text[start:end])}</mark>'
+        )
+        cursor = end
+    pieces.append(_text(text[cursor:]))
+    body = "".join(pieces).replace("\n", "<br>\n")
+    original = (
+        f'<div class="original-title">{html.escape(transcript.original_title)}</div>'
+        if transcript.original_title
+        else ""
+    )
+    return (
+        f'<div id="transcript-view"><div class="transcript-title">{html.escape(transcript.title)}</div>'
+        f'{original}<div class="transcript-body">{body}</div></div>'
+    )
