@@ -117,8 +117,34 @@ def check_question(question: str, max_chars: int) -> str:
     return question
 
 
+INSTRUCTION_LIKE = re.compile(
+    r"(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+|your\s+)?(previous|prior|above|earlier|preceding)\s+(instructions?|prompts?|rules|messages?)"
+    r"|(reply|answer|respond|say|output|print)\s+(only\s+)?with\s+(only\s+)?the\s+word"
+    r"|(reply|answer|respond)\s+only\s+with|system\s+prompt|you\s+are\s+now\s+"
+    r"|ignor(e|ez)\s+(toutes\s+)?les\s+instructions|instructions\s+précédentes"
+    r"|(以前|前|上記|これまで)の(指示|命令|指令)を(すべて|全て)?無視|システムプロンプト",
+    re.IGNORECASE,
+)
+REMOVED_INSTRUCTION = "[a sentence addressed to an AI assistant was removed here]"
+
+
+def neutralize_instructions(text: str) -> str:
+    """Replace the sentences of a passage that try to instruct the assistant; the rest is untouched."""
+    if not INSTRUCTION_LIKE.search(text):
+        return text
+    sentences = split_sentences(text)
+    out, cursor = [], 0
+    for s in sentences:
+        out.append(text[cursor : s.start])
+        sentence = text[s.start : s.end]
+        out.append(REMOVED_INSTRUCTION if INSTRUCTION_LIKE.search(sentence) else sentence)
+        cursor = s.end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
 def build_messages(question: str, passages: list[Passage], language: str, notes: list[str] = ()) -> list[dict]:
-    numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, start=1))
+    numbered = "\n\n".join(f"[{n}] {neutralize_instructions(p.text)}" for n, p in enumerate(passages, start=1))
     note = "".join(f"Note: {n}\n" for n in notes) + ("\n" if notes else "")
     user = (
         f"{note}Passages from the transcript:\n<passages>\n{numbered}\n</passages>\n\n"

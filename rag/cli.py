@@ -203,6 +203,36 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_batch(args) -> int:
+    from pathlib import Path
+
+    from .batch import read_questions, run_batch, write_tables
+    from .pipeline import Pipeline
+
+    settings = settings_from(args)
+    questions, problems = read_questions(args.input)
+    for problem in problems:
+        log(f"{args.input}: {problem}")
+    if not questions:
+        raise RagError(f"{args.input} holds no questions; put one question per line (.txt) or a 'question' field")
+    output = Path(args.output)
+    log(f"{len(questions)} questions; loading the models and the index ...")
+    pipeline = Pipeline.load(settings)
+    summary = run_batch(pipeline, questions, output, log=log)
+    if args.csv or args.md:
+        write_tables(
+            output, output.with_suffix(".csv") if args.csv else None, output.with_suffix(".md") if args.md else None
+        )
+    log(
+        f"done in {summary['seconds']} s: {summary['answered']} answered, {summary['refused']} refused, "
+        f"{summary['failed']} failed, {summary['skipped']} already done, {len(problems)} bad input lines"
+        + (f"; {summary['questions_per_minute']} questions/minute" if summary["questions_per_minute"] else "")
+    )
+    if args.json:
+        print(json.dumps({**summary, "bad_input_lines": problems}, ensure_ascii=False, indent=1))
+    return 1 if summary["failed"] or problems else 0
+
+
 def cmd_ui(args) -> int:
     from .pipeline import Pipeline
 
@@ -281,6 +311,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_common(ask, generation=True)
     ask.set_defaults(handler=cmd_ask)
+    batch = commands.add_parser("batch", help="answer a file of questions into JSONL (resumable)")
+    batch.add_argument(
+        "input", help="questions: .txt (one a line), .jsonl (question, id) or .csv (question, id columns)"
+    )
+    batch.add_argument(
+        "-o", "--output", required=True, help="answers, one JSON object a line; re-running skips ids already there"
+    )
+    batch.add_argument("--csv", action="store_true", help="also write OUTPUT.csv, a table of the answers")
+    batch.add_argument("--md", action="store_true", help="also write OUTPUT.md, a Markdown table of the answers")
+    batch.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
+    add_common(batch, generation=True)
+    batch.set_defaults(handler=cmd_batch)
+
     ui = commands.add_parser("ui", help="chat with the transcript in the browser")
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")

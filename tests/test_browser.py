@@ -118,3 +118,22 @@ def test_ask_see_sources_click_citation(app_url):
             json.dumps({"answer": text, "sources": sources}, ensure_ascii=False)
         )
         browser.close()
+
+
+def test_two_users_at_once_are_queued_and_both_answered(app_url):
+    from playwright.sync_api import sync_playwright
+
+    questions = dev_questions()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pages = [browser.new_page(), browser.new_page()]
+        for page, qid in zip(pages, ["dev-13", "dev-06"]):
+            page.goto(app_url, wait_until="load")
+            page.wait_for_selector("#question textarea", timeout=60_000)
+            page.fill("#question textarea", questions[qid]["question"])
+        for page in pages:
+            page.click("#send")
+        for page, expected in zip(pages, ["Meta", "1994"]):
+            page.wait_for_selector("#chat .sources-panel", timeout=240_000)
+            assert expected in page.inner_text("#chat")
+        browser.close()
