@@ -104,6 +104,7 @@ class Answer:
             ],
             "model": self.model,
             "refusal_score": None if self.refusal_score is None else round(self.refusal_score, 4),
+            "streamed": self.streamed,
             "timings": self.timings,
         }
 

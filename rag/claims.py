@@ -21,6 +21,7 @@ import numpy as np
 
 from .context import Passage
 from .ingest import Sentence
+from .lang import detect_language
 from .numbers import extract_numbers, unsupported_numbers
 
 # From 56 hand-labelled claims of the dev-set answers (see the closing notes): cross-lingual e5
@@ -177,8 +178,9 @@ def check_claims(
     """Check (claim, cited passage numbers) pairs against the numbered passages; meta sentences are dropped.
 
     A claim is supported by the passages it cites when one of them is close
-    to it and every number and name it states is in the neighbourhood (the
-    best sentence and the ones beside it) of the cited passages. Otherwise the best
+    to it, every number it states is in the neighbourhood (the best sentence
+    and the ones beside it) of the cited passages, and, when claim and passage
+    share a language, every name it uses is in the passage. Otherwise the best
     single other passage that supports it that way takes the citation.
     """
     claims = inherit_citations([(text, cited) for text, cited in claims if text.strip() and not is_meta(text)])
@@ -195,8 +197,12 @@ def check_claims(
     aliases = aliases or {}
 
     def lacking(text: str, window: str, passage_text: str) -> tuple:
-        """Numbers must be near the matching sentence; names anywhere in the passage."""
-        return (*unsupported_numbers(text, window, ignore), *missing_names(text, passage_text, aliases))
+        """Numbers must be near the matching sentence; names anywhere in the passage when both share a language
+        (across languages names get transliterated: Stargate / スターゲート)."""
+        names = (
+            missing_names(text, passage_text, aliases) if detect_language(text) == detect_language(passage_text) else []
+        )
+        return (*unsupported_numbers(text, window, ignore), *names)
 
     results = []
     for (text, cited), vector in zip(claims, claim_vectors):

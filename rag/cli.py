@@ -156,10 +156,40 @@ def cmd_eval(args) -> int:
     from .generate import load_generator
     from .models import chat_model_path
 
+    if args.compare:
+        from pathlib import Path
+
+        from .report import compare
+
+        before, after = (json.loads(Path(p).read_text()) for p in args.compare)
+        rows, regressed = compare(before, after, args.tolerance)
+        for row in rows:
+            mark = "  REGRESSED" if row["regressed"] else ""
+            print(f"{row['metric']:24} {row['before']!s:>10} -> {row['after']!s:>10}  ({row['change']:+}){mark}")
+        return 1 if regressed else 0
+    if not args.file:
+        raise RagError(
+            "give an eval file (rag eval FILE) or two reports to compare (rag eval --compare A.json B.json)",
+            exit_code=2,
+        )
     settings = settings_from(args)
     items = read_eval_file(args.file)
     if args.limit:
         items = items[: args.limit]
+    if args.answers:
+        from .evaluate import score_answers
+
+        results, summary = score_answers(items, args.answers)
+        if args.out:
+            from .report import write_report
+
+            log(f"wrote {', '.join(write_report(args.out, results, summary))} in {args.out}")
+        print(
+            json.dumps(summary, ensure_ascii=False, indent=1)
+            if args.json
+            else "\n".join(f"{k:24} {v}" for k, v in summary.items() if not k.startswith("by_"))
+        )
+        return 0
     if args.retrieval:
         from .evaluate import retrieval_report
 
@@ -182,13 +212,10 @@ def cmd_eval(args) -> int:
     generator = load_generator(settings)
     results, summary = run_eval(items, index, embedder, generator, settings)
     if args.out:
-        from pathlib import Path
+        from .report import write_report
 
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "results.jsonl").write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8"
-        )
-        (Path(args.out) / "report.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1))
+        written = write_report(args.out, results, summary)
+        log(f"wrote {', '.join(written)} in {args.out}")
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
@@ -332,10 +359,19 @@ def build_parser() -> argparse.ArgumentParser:
     ui.set_defaults(handler=cmd_ui)
 
     evaluate = commands.add_parser("eval", help="answer an eval file's questions and score them")
-    evaluate.add_argument("file", help="questions in the schema of shared/eval/dev.jsonl")
+    evaluate.add_argument("file", nargs="?", help="questions in the schema of shared/eval/dev.jsonl")
+    evaluate.add_argument(
+        "--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two report.json files; exit 1 on a regression"
+    )
+    evaluate.add_argument(
+        "--tolerance", type=float, default=0.05, help="allowed drop of a rate before --compare calls it a regression"
+    )
     evaluate.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
-    evaluate.add_argument("--out", help="folder for results.jsonl and report.json")
+    evaluate.add_argument(
+        "--answers", metavar="BATCH_OUTPUT", help="score these answers (rag batch output) instead of generating"
+    )
+    evaluate.add_argument("--out", help="folder for report.json, report.md, report.html, plots and results.jsonl")
     evaluate.add_argument(
         "--retrieval", action="store_true", help="score retrieval only (no chat model): recall@1/3/5, MRR, latency"
     )

@@ -60,8 +60,8 @@ def read_eval_file(path: Path) -> list[dict]:
     return items
 
 
-def score(item: dict, answer, threshold: float | None = None) -> dict:
-    """Per-question metrics for one Answer.
+def score(item: dict, record: dict, threshold: float | None = None) -> dict:
+    """Per-question metrics for one answer, given as `rag ask --json` / `rag batch` output.
 
     When threshold is given, the answer was generated with refusals off and
     counts as refused if its refusal score reaches the threshold; the
@@ -69,13 +69,15 @@ def score(item: dict, answer, threshold: float | None = None) -> dict:
     """
     from .lang import REFUSALS
 
-    refused = answer.refused or (
-        threshold is not None and answer.refusal_score is not None and answer.refusal_score >= threshold
-    )
-    shown = REFUSALS[answer.language] if refused else answer.answer
-    passages = [h.chunk.text for h in answer.hits]
+    score_value = record.get("refusal_score")
+    refused = record["refused"] or (threshold is not None and score_value is not None and score_value >= threshold)
+    language = record.get("language") or detect_language(item["question"])
+    shown = REFUSALS[language] if refused else record["answer"]
+    evidence = item.get("evidence", [])
     answerable = item.get("answerable", True)
     key_facts = item.get("key_facts", [])
+    citations = record.get("citations", [])
+    claims = record.get("claims", [])
     result = {
         "id": item.get("id"),
         "lang": item.get("lang"),
@@ -83,24 +85,64 @@ def score(item: dict, answer, threshold: float | None = None) -> dict:
         "answerable": answerable,
         "question": item["question"],
         "answer": shown,
-        "model_answer": answer.answer,
+        "model_answer": record["answer"],
         "refused": refused,
-        "refusal_score": answer.refusal_score,
-        "evidence_rank": evidence_rank(passages, item.get("evidence", [])) if answerable else None,
+        "refusal_score": score_value,
+        "evidence_rank": evidence_rank([h["text"] for h in record.get("retrieved", [])], evidence)
+        if answerable
+        else None,
         "answer_language_ok": detect_language(shown) == detect_language(item["question"]),
-        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "quote": c.quote} for c in answer.citations],
-        "claims": [c.to_json() for c in answer.claims],
-        "streamed": answer.streamed,
-        "timings": answer.timings,
+        "citations": [{"n": c["n"], "chunk_id": c["chunk_id"], "quote": c["quote"]} for c in citations],
+        "claims": claims,
+        "streamed": record.get("streamed", ""),
+        "timings": record.get("timings", {}),
     }
     if answerable:
-        facts_ok = not answer.refused and covered_groups(answer.answer, key_facts) == len(key_facts)
+        facts_ok = not record["refused"] and covered_groups(record["answer"], key_facts) == len(key_facts)
         result["key_facts_ok_if_answered"] = facts_ok
         result["key_facts_ok"] = facts_ok and not refused
         result["cited_evidence"] = not refused and any(
-            any(holds_evidence(c.text, e) for e in item.get("evidence", [])) for c in answer.citations
+            holds_evidence(c["text"], e) for c in citations for e in evidence
         )
+        holding = {p["n"] for p in record.get("passages", []) if any(holds_evidence(p["text"], e) for e in evidence)}
+        cited = {c["n"] for c in citations}
+        result["citation_recall"] = None if refused or not holding else len(holding & cited) / len(holding)
+        result["citation_precision"] = (
+            None
+            if refused or not cited
+            else sum(1 for c in citations if c.get("supported") or any(holds_evidence(c["text"], e) for e in evidence))
+            / len(cited)
+        )
+    if not refused and claims:
+        result["faithfulness"] = sum(c["supported"] for c in claims) / len(claims)
     return result
+
+
+def score_answers(items: list[dict], answers_path: Path, settings=None) -> tuple[list[dict], dict]:
+    """Score answers already written by `rag batch` (matched by id, else by question text)."""
+    records = {}
+    for number, line in enumerate(Path(answers_path).read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            data = json.loads(line)
+            records[str(data["id"])] = data
+            records.setdefault(data["question"], data)
+        except (ValueError, KeyError, TypeError):
+            print(f"{answers_path} line {number} is not an answer record; skipped", file=sys.stderr)
+    results = []
+    missing = []
+    for item in items:
+        record = records.get(str(item.get("id"))) or records.get(item["question"])
+        if record is None:
+            missing.append(item.get("id") or item["question"][:40])
+            continue
+        results.append(score(item, record))
+    if not results:
+        raise RagError(
+            f"none of the eval questions has an answer in {answers_path}; run `rag batch` on the eval file first"
+        )
+    summary = aggregate(results)
+    summary["unanswered_in_file"] = missing
+    return results, summary
 
 
 def calibrate(results: list[dict], thresholds=(0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)) -> list[dict]:
@@ -135,6 +177,12 @@ def aggregate(results: list[dict]) -> dict:
     answerable = [r for r in results if r["answerable"]]
     unanswerable = [r for r in results if not r["answerable"]]
     ttft = [r["timings"]["ttft_ms"] for r in results if r["timings"].get("ttft_ms") is not None]
+    totals = sorted(r["timings"]["total_ms"] for r in results if r["timings"].get("total_ms") is not None)
+
+    def mean_of(key):
+        values = [r[key] for r in results if r.get(key) is not None]
+        return round(sum(values) / len(values), 3) if values else None
+
     speeds = [r["timings"]["decode_tok_s"] for r in results if r["timings"].get("decode_tok_s")]
     summary = {
         "questions": len(results),
@@ -152,7 +200,13 @@ def aggregate(results: list[dict]) -> dict:
             if c["supported"] and c["cited_by_model"] and c["citations"][0] not in c["cited_by_model"]
         ),
         "retrieval_recall_at_k": share(r["evidence_rank"] is not None for r in answerable),
+        "faithfulness": mean_of("faithfulness"),
+        "citation_precision": mean_of("citation_precision"),
+        "citation_recall": mean_of("citation_recall"),
         "ttft_ms_median": round(statistics.median(ttft), 1) if ttft else None,
+        "ttft_ms_p50": round(statistics.median(ttft), 1) if ttft else None,
+        "total_ms_p50": round(statistics.median(totals), 1) if totals else None,
+        "total_ms_p90": round(totals[int(0.9 * (len(totals) - 1))], 1) if totals else None,
         "decode_tok_s_median": round(statistics.median(speeds), 2) if speeds else None,
         "total_ms_median": round(statistics.median(r["timings"]["total_ms"] for r in results), 1) if results else None,
     }
@@ -217,7 +271,7 @@ def run_eval(items: list[dict], index, embedder, generator, settings, progress=T
     results = []
     for number, item in enumerate(items, start=1):
         answer = ask(item["question"], index, embedder, generator, never_refuse)
-        results.append(score(item, answer, threshold))
+        results.append(score(item, answer.to_json(), threshold))
         if progress:
             r = results[-1]
             mark = "refused" if r["refused"] else ("ok" if r.get("key_facts_ok") else "-")
@@ -225,6 +279,9 @@ def run_eval(items: list[dict], index, embedder, generator, settings, progress=T
                 f"[{number}/{len(items)}] {item.get('id')} {mark}: {answer.answer[:70]!r}", file=sys.stderr, flush=True
             )
     summary = aggregate(results)
+    retrieval = retrieval_report(items, index, embedder, settings)
+    summary.update({f"retrieval_recall_at_{k}": retrieval[f"recall_at_{k}"] for k in (1, 3, 5)})
+    summary["retrieval_mrr"] = retrieval["mrr"]
     summary["refusal_threshold"] = threshold
     summary["calibration"] = calibrate(results)
     return results, summary

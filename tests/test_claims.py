@@ -123,3 +123,24 @@ def test_a_figure_from_a_neighbouring_context_does_not_count():
         [("Stargateの投資額は1,000億ドルです。", [1])], [passage], {"t": Transcript(text)}, Similar()
     )
     assert not check.supported and check.missing == (1e11,)
+
+
+def test_names_count_only_within_one_language():
+    text = "この記者会見で、名前は1994年のSF映画「スターゲート」にちなんで付けられたと述べています。"
+    sentences = split_sentences(text)
+    passage = Passage("t", 0, len(text), text, tuple(sentences), ("t#0",), 0.0, 1)
+    transcripts = {"t": Transcript(text)}
+    [english] = check_claims([("The name Stargate comes from a 1994 film.", [1])], [passage], transcripts, SameVector())
+    assert english.supported  # transliterated across scripts: not held against the claim
+    [japanese] = check_claims(
+        [("Stargateという名前は1994年の映画から来ています。", [1])], [passage], transcripts, SameVector()
+    )
+    assert not japanese.supported and "Stargate" in japanese.missing
+    [aliased] = check_claims(
+        [("Stargateという名前は1994年の映画から来ています。", [1])],
+        [passage],
+        transcripts,
+        SameVector(),
+        aliases={"Stargate": ["スターゲート"]},
+    )
+    assert aliased.supported

@@ -25,3 +25,49 @@ def test_calibration_moves_answers_into_refusals():
     low, high = calibrate(results, thresholds=(0.8, 0.9))
     assert low == {"threshold": 0.8, "key_fact_accuracy": 0.5, "false_refusals": 0.5, "refusal_accuracy": 1.0}
     assert high == {"threshold": 0.9, "key_fact_accuracy": 1.0, "false_refusals": 0.0, "refusal_accuracy": 1.0}
+
+
+def test_scoring_batch_output_without_generating(tmp_path, fake_settings, fake_index):
+    import json
+
+    from rag.answer import ask
+    from rag.evaluate import score_answers
+
+    from .conftest import FakeEmbedder, FakeGenerator
+
+    item = {
+        "id": "q1",
+        "lang": "ja",
+        "kind": "fact",
+        "question": "脳の消費電力は？",
+        "answerable": True,
+        "key_facts": [["27"]],
+        "evidence": ["脳の平均消費電力は27ワットと推定しています"],
+    }
+    unanswerable = {
+        "id": "q2",
+        "lang": "ja",
+        "kind": "unanswerable",
+        "question": "株価は？",
+        "answerable": False,
+        "key_facts": [],
+        "evidence": [],
+    }
+    answered = ask(
+        item["question"],
+        fake_index,
+        FakeEmbedder(),
+        FakeGenerator("脳の平均消費電力は27ワットと推定しています[1]。"),
+        fake_settings,
+    )
+    refused = ask(unanswerable["question"], fake_index, FakeEmbedder(), FakeGenerator("NOT_FOUND"), fake_settings)
+    path = tmp_path / "answers.jsonl"
+    path.write_text(
+        json.dumps({"id": "q1", **answered.to_json()}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"id": "other", **refused.to_json()}, ensure_ascii=False)
+        + "\nbroken\n"
+    )
+    results, summary = score_answers([item, unanswerable], path)
+    assert summary["key_fact_accuracy"] == 1.0 and summary["refusal_accuracy"] == 1.0  # q2 matched by its question
+    assert results[0]["faithfulness"] == 1.0 and summary["unanswered_in_file"] == []
