@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .lang import latin_share
+
 READING_TIME = re.compile(r"^この記事は約\d+分で読めます。?$")
 CHARACTER_COUNT = re.compile(r"^[\d,]+\s*文字$")
 TRAILING_CHROME = {"コメント", "タイトルとURLをコピーしました"}
@@ -74,19 +76,12 @@ def clean(raw: str) -> tuple[str, str, str]:
         rest = rest[chrome[-1] + 1 :]
         while rest and not rest[0]:
             rest.pop(0)
-        if rest and _latin_share(rest[0]) > 0.5:
+        if rest and latin_share(rest[0]) > 0.5:
             original_title = rest.pop(0)
-            if rest and rest[0].endswith(("...", "…")) and _latin_share(rest[0]) > 0.5:
+            if rest and rest[0].endswith(("...", "…")) and latin_share(rest[0]) > 0.5:
                 rest.pop(0)  # the original video's truncated description
     body = "\n".join(line for line in rest if line)
     return title, original_title, body
-
-
-def _latin_share(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    return sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f") / len(letters)
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:

@@ -59,6 +59,14 @@ REFUSALS = {
 }
 
 
+def latin_share(text: str) -> float:
+    """Share of letters in Latin script: 1.0 for an English or French text, ~0 for Japanese."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f") / len(letters)
+
+
 def detect_language(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
     if letters and sum(1 for c in letters if JAPANESE.match(c)) / len(letters) > 0.2:

@@ -19,67 +19,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .lang import ENGLISH_WORDS, FRENCH_WORDS, latin_share  # noqa: F401  (latin_share is part of this module's API)
+
 JAPANESE_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 LATIN_WORD = re.compile(r"[0-9a-zà-ÿœ]+(?:[-'.,][0-9a-zà-ÿœ]+)*")
 THOUSANDS = re.compile(r"(?<=\d)[.,](?=\d{3}(?!\d))")
-STOPWORDS = {
-    "the",
-    "a",
-    "an",
-    "of",
-    "to",
-    "in",
-    "is",
-    "are",
-    "was",
-    "were",
-    "and",
-    "or",
-    "what",
-    "which",
-    "who",
-    "how",
-    "why",
-    "does",
-    "did",
-    "do",
-    "it",
-    "its",
-    "for",
-    "on",
-    "at",
-    "by",
-    "with",
-    "about",
-    "according",
-    "video",
-    "le",
-    "la",
-    "les",
-    "de",
-    "des",
-    "du",
-    "un",
-    "une",
-    "est",
-    "et",
-    "quel",
-    "quelle",
-    "quels",
-    "quelles",
-    "combien",
-    "pourquoi",
-    "comment",
-    "que",
-    "qui",
-    "selon",
-    "vidéo",
-    "dans",
-    "sur",
-    "pour",
-    "au",
-    "aux",
-}
+STOPWORDS = (
+    ENGLISH_WORDS
+    | FRENCH_WORDS
+    | {
+        "a",
+        "an",
+        "was",
+        "were",
+        "or",
+        "it",
+        "its",
+        "for",
+        "on",
+        "at",
+        "by",
+        "with",
+        "about",
+        "according",
+        "video",
+        "vidéo",
+    }
+)
 JAPANESE_PARTICLES = set("のはがをにでとへもやかな")
 
 
@@ -100,14 +66,6 @@ def tokenize(text: str) -> list[str]:
             continue
         tokens += [run[i : i + 2] for i in range(len(run) - 1)]
     return tokens
-
-
-def latin_share(text: str) -> float:
-    """Share of letters in Latin script: 1.0 for an English or French question, ~0 for Japanese."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    return sum(1 for c in letters if c.isascii() or "\u00c0" <= c <= "\u024f") / len(letters)
 
 
 @dataclass(frozen=True)

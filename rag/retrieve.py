@@ -19,7 +19,7 @@ import numpy as np
 
 from .glossary import mentions
 from .ingest import Chunk
-from .lexical import latin_share
+from .lang import latin_share
 
 
 @dataclass(frozen=True)
