@@ -35,7 +35,7 @@ class Generator(Protocol):
 
 
 class LlamaGenerator:
-    def __init__(self, path: Path, name: str, n_ctx: int, n_threads: int, n_batch: int):
+    def __init__(self, path: Path, name: str, n_ctx: int, n_threads: int, n_batch: int, flash_attn: bool = True):
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -48,6 +48,7 @@ class LlamaGenerator:
                 n_threads_batch=n_threads,
                 n_batch=n_batch,
                 n_ubatch=n_batch,
+                flash_attn=flash_attn,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as error:
@@ -101,5 +102,10 @@ def load_generator(settings) -> Generator:
     from .models import chat_model_path, model_label
 
     return LlamaGenerator(
-        chat_model_path(settings), model_label(settings), settings.n_ctx, settings.threads, settings.n_batch
+        chat_model_path(settings),
+        model_label(settings),
+        settings.n_ctx,
+        settings.threads,
+        settings.n_batch,
+        bool(settings.flash_attn),
     )

