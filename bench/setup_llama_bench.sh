@@ -5,11 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION="${LLAMA_CPP_VERSION:-0.3.36}"
-flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
-has() { [[ " $flags " == *" $1 "* ]] && echo ON || echo OFF; }
-ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=$(has avx) -DGGML_AVX2=$(has avx2) -DGGML_FMA=$(has fma) -DGGML_F16C=$(has f16c)"
-ARGS+=" -DGGML_AVX512=$(has avx512f) -DGGML_AVX512_VNNI=$(has avx512_vnni) -DGGML_AVX512_BF16=$(has avx512_bf16) -DGGML_AVX_VNNI=$(has avx_vnni)"
-ARGS+=" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF"
+source scripts/llama_cmake_flags.sh
+ARGS="$(llama_cmake_flags) -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF"
 key="$(printf '%s %s' "$VERSION" "$ARGS" | sha256sum | cut -c1-16)"
 root="${RAG_BENCH_CACHE:-$HOME/.cache/rag-bench}/llama-bench-$VERSION-$key"
 if [ ! -x "$root/llama-bench" ]; then

@@ -26,12 +26,10 @@ from .context import Passage, assemble
 from .errors import RagError
 from .ingest import split_sentences
 from .lang import LANGUAGE_NAMES, REFUSALS, detect_language
+from .markers import BRACKET_VARIANTS, CITATION, LEADING_CITATIONS, parse_citations
 from .retrieve import Hit, retrieve_in_context
 
 NOT_FOUND = "NOT_FOUND"
-CITATION = re.compile(r"\[(\d+(?:\s*[,、，]\s*\d+)*)\]")
-LEADING_CITATIONS = re.compile(r"^\s*(?:\[\d+(?:\s*[,、，]\s*\d+)*\]\s*)+")
-BRACKET_VARIANTS = str.maketrans({"【": "[", "】": "]", "［": "[", "］": "]"})
 
 SYSTEM_PROMPT = """You answer questions about a video transcript, using only the numbered passages the user gives you.
 Rules:
@@ -154,17 +152,6 @@ def build_messages(question: str, passages: list[Passage], language: str, notes:
         f"If the passages do not answer the question, reply NOT_FOUND."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
-
-
-def parse_citations(text: str) -> list[int]:
-    """Passage numbers cited as [n], [n, m] or fullwidth brackets, in order of first appearance."""
-    numbers: list[int] = []
-    for match in CITATION.finditer(text.translate(BRACKET_VARIANTS)):
-        for part in re.split(r"\s*[,、，]\s*", match.group(1)):
-            n = int(part)
-            if n not in numbers:
-                numbers.append(n)
-    return numbers
 
 
 def claims_citing(text: str) -> list[tuple[str, list[int]]]:

@@ -22,6 +22,7 @@ import numpy as np
 from .context import Passage
 from .ingest import Sentence
 from .lang import detect_language
+from .markers import CITATION
 from .numbers import extract_numbers, unsupported_numbers
 
 # From 56 hand-labelled claims of the dev-set answers (see the closing notes): cross-lingual e5
@@ -34,7 +35,6 @@ META_SENTENCE = re.compile(
     r"selon le passage|mentionné dans|cité dans)",
     re.IGNORECASE,
 )
-CITATION = re.compile(r"\[(\d+(?:\s*[,、，]\s*\d+)*)\]")
 NAME = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9.\-]*[A-Za-z0-9]|[A-Za-z]+\d[A-Za-z0-9\-]*)|[ァ-ヴ][ァ-ヴー]{2,}")
 NOT_NAMES = {
     "The",

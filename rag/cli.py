@@ -102,9 +102,8 @@ def cmd_retrieve(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .answer import Answer, ask_stream, check_question
-    from .generate import load_generator
-    from .models import chat_model_path
+    from .answer import Answer, check_question
+    from .pipeline import Pipeline
 
     settings = settings_from(args)
     question = check_question(args.question, settings.max_question_chars)
@@ -113,11 +112,9 @@ def cmd_ask(args) -> int:
         from .followup import read_history
 
         history = read_history(args.history)
-    chat_model_path(settings)  # fail fast, before loading anything
-    embedder, index = load_embedder_and_index(settings)
-    generator = load_generator(settings)
+    pipeline = Pipeline.load(settings)
     answer = None
-    for item in ask_stream(question, index, embedder, generator, settings, history):
+    for item in pipeline.ask_stream(question, history):
         if isinstance(item, Answer):
             answer = item
         elif not args.json:
@@ -153,8 +150,7 @@ def cmd_ask(args) -> int:
 
 def cmd_eval(args) -> int:
     from .evaluate import read_eval_file, run_eval
-    from .generate import load_generator
-    from .models import chat_model_path
+    from .pipeline import Pipeline
 
     if args.compare:
         from pathlib import Path
@@ -207,10 +203,8 @@ def cmd_eval(args) -> int:
                 )
             print(f"p50 latency {report['latency_ms_p50']} ms; misses at 5: {report['misses_at_5']}")
         return 0
-    chat_model_path(settings)
-    embedder, index = load_embedder_and_index(settings)
-    generator = load_generator(settings)
-    results, summary = run_eval(items, index, embedder, generator, settings)
+    pipeline = Pipeline.load(settings)
+    results, summary = run_eval(items, pipeline.index, pipeline.embedder, pipeline.generator(settings), settings)
     if args.out:
         from .report import write_report
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lang import ENGLISH_WORDS, FRENCH_WORDS, latin_share  # noqa: F401  (latin_share is part of this module's API)
+from .lang import ENGLISH_WORDS, FRENCH_WORDS
 
 JAPANESE_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 LATIN_WORD = re.compile(r"[0-9a-zà-ÿœ]+(?:[-'.,][0-9a-zà-ÿœ]+)*")

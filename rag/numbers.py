@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .markers import CITATION
+
 JAPANESE_UNITS = {
     "千": 1e3,
     "万": 1e4,
@@ -53,9 +55,6 @@ NUMBER = re.compile(
 )
 
 
-CITATION_MARK = re.compile(r"\[\d+(?:\s*[,、]\s*\d+)*\]")
-
-
 def _value(digits: str) -> float:
     digits = digits.replace("\u202f", " ")
     if re.fullmatch(r"\d{1,3}(?:[ ,]\d{3})+(?:\.\d+)?", digits):
@@ -65,7 +64,7 @@ def _value(digits: str) -> float:
 
 def extract_numbers(text: str) -> list[float]:
     """Every number in text as a value, with Japanese and English/French multipliers applied."""
-    text = CITATION_MARK.sub(" ", unicodedata.normalize("NFKC", text))
+    text = CITATION.sub(" ", unicodedata.normalize("NFKC", text))
     values = []
     for match in NUMBER.finditer(text):
         value = _value(match.group(1))

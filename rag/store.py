@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import RagError
 from .glossary import read_aliases
-from .ingest import Chunk, Sentence, Transcript, chunk, list_sources, read_transcript, sha256_file
+from .ingest import Chunk, Sentence, Transcript, chunk, list_sources, read_transcript, sha256_file, split_sentences
 from .lexical import BM25
 
 FORMAT_VERSION = 1
@@ -192,8 +192,6 @@ def load_index(settings, embedder_name: str, dim: int | None = None) -> Index:
         )
     transcripts = {}
     for name, data in sources.items():
-        from .ingest import split_sentences
-
         transcripts[name] = Transcript(
             name,
             data["sha256"],

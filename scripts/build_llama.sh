@@ -7,12 +7,8 @@ set -euo pipefail
 VERSION="${LLAMA_CPP_VERSION:-0.3.36}"
 PY="${1:?usage: build_llama.sh PYTHON}"
 
-flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
-has() { [[ " $flags " == *" $1 "* ]] && echo ON || echo OFF; }
-CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=$(has avx) -DGGML_AVX2=$(has avx2) -DGGML_FMA=$(has fma) -DGGML_F16C=$(has f16c)"
-CMAKE_ARGS+=" -DGGML_AVX512=$(has avx512f) -DGGML_AVX512_VNNI=$(has avx512_vnni) -DGGML_AVX512_BF16=$(has avx512_bf16) -DGGML_AVX_VNNI=$(has avx_vnni)"
-# AMX faults in sandboxes that advertise it (SIGILL in ggml_backend_amx_mul_mat): never build it.
-CMAKE_ARGS+=" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF"
+source "$(dirname "$0")/llama_cmake_flags.sh"
+CMAKE_ARGS="$(llama_cmake_flags) -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF"
 export CMAKE_ARGS
 
 key="$(printf '%s %s' "$VERSION" "$CMAKE_ARGS" | sha256sum | cut -c1-16)"

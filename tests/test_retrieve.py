@@ -1,7 +1,8 @@
 import numpy as np
 
 from rag.context import assemble
-from rag.lexical import BM25, latin_share, tokenize
+from rag.lang import latin_share
+from rag.lexical import BM25, tokenize
 from rag.retrieve import Hit, expand_aliases, retrieve
 
 from .conftest import FakeEmbedder
