@@ -97,3 +97,10 @@ def test_transcript_and_answers_are_escaped():
         answer, refused, citations, passages, removed_claims = "<img src=x onerror=alert(1)>", False, [], [], []
 
     assert "<img" not in render_answer(Fake())
+
+
+def test_the_app_sends_no_analytics(fake_settings, fake_index):
+    from ui.app import build_app
+
+    app = build_app(FakePipeline(fake_settings, fake_index, "x"))
+    assert app.analytics_enabled is False

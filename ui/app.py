@@ -106,7 +106,7 @@ def respond(
 def build_app(pipeline) -> gr.Blocks:
     transcript = next(iter(pipeline.index.transcripts.values()))
     models = list(CHAT_MODELS) + ([pipeline.settings.model] if pipeline.settings.model not in CHAT_MODELS else [])
-    with gr.Blocks(title="Ask the transcript") as app:
+    with gr.Blocks(title="Ask the transcript", analytics_enabled=False) as app:  # nothing leaves the machine
         gr.Markdown(
             f"### Ask the transcript — {transcript.title}\nAnswers come only from the transcript; every citation is checked."
         )
