@@ -29,6 +29,7 @@ def settings_from(args) -> Settings:
         "models_dir": getattr(args, "models_dir", None),
         "model": getattr(args, "model", None),
         "embedder": getattr(args, "embedder", None),
+        "embed_backend": getattr(args, "embed_backend", None),
         "top_k": getattr(args, "k", None),
         "temperature": getattr(args, "temperature", None),
         "max_tokens": getattr(args, "max_tokens", None),
@@ -274,6 +275,11 @@ def add_common(parser: argparse.ArgumentParser, generation: bool = False) -> Non
     parser.add_argument("--index-dir", help="index folder [RAG_INDEX_DIR]")
     parser.add_argument("--models-dir", help="folder of prepared models [RAG_MODELS_DIR]")
     parser.add_argument("--embedder", help="multilingual-e5-small or a sentence-transformers folder [RAG_EMBEDDER]")
+    parser.add_argument(
+        "--embed-backend",
+        choices=["auto", "onnx", "torch"],
+        help="embedding runtime, auto = ONNX when exported [RAG_EMBED_BACKEND]",
+    )
     parser.add_argument("--chunk-chars", type=int, help="target chunk size in characters [RAG_CHUNK_CHARS]")
     parser.add_argument("--threads", type=int, help="CPU threads, 0 = all cores [RAG_N_THREADS]")
     parser.add_argument(

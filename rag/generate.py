@@ -4,11 +4,17 @@
 produces them. The real backend is llama.cpp (llama-cpp-python), imported
 only when a model is loaded, with settings suited to a small CPU: all cores,
 a large batch for prompt processing, a context that fits five passages.
+The fixed system prompt is evaluated once and its KV state kept on disk
+(`prime`), so even a one-shot `rag ask` pays only for its own tokens; later
+prompts reuse it through llama-cpp-python's prefix matching.
 It knows nothing about passages or citations; that is answer's job.
 """
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -57,7 +63,69 @@ class LlamaGenerator:
             ) from None
         self.name = name
         self.n_ctx = n_ctx
+        self.path = path
+        self.flash_attn = flash_attn
         self.watched_probability = None
+
+    def prime(self, system_prompt: str, cache_dir: Path) -> str:
+        """Put the KV state of the chat prefix that every prompt shares into the context.
+
+        The prefix (the rendered system message and the user turn's header)
+        is found as the common start of two prompts that differ only in the
+        user's text. Its state is saved in cache_dir under a key of everything
+        it depends on and loaded from there next time. Returns "loaded",
+        "saved" or "unsaved" (the cache could not be written).
+        """
+        import llama_cpp
+
+        stat = self.path.stat()
+        key = hashlib.sha256(
+            repr(
+                (
+                    self.path.name,
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                    self.n_ctx,
+                    self.flash_attn,
+                    llama_cpp.__version__,
+                    system_prompt,
+                )
+            ).encode()
+        ).hexdigest()[:16]
+        cached = Path(cache_dir) / f"{self.path.stem}-{key}.kv"
+        ctx = self.llm.ctx
+        if cached.is_file():
+            tokens = (llama_cpp.llama_token * self.n_ctx)()
+            count = ctypes.c_size_t(0)
+            self.llm.reset()
+            if llama_cpp.llama_state_seq_load_file(
+                ctx, str(cached).encode(), 0, tokens, self.n_ctx, ctypes.byref(count)
+            ):
+                self.llm.input_ids[: count.value] = tokens[: count.value]
+                self.llm.n_tokens = count.value
+                return "loaded"
+            cached.unlink(missing_ok=True)  # unreadable (another llama.cpp build): evaluate again
+        prompts = []
+        for probe in ("a", "b"):
+            messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": probe}]
+            self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0)
+            prompts.append(self.llm.input_ids[: self.llm.n_tokens].tolist())
+        shared = 0
+        while shared < min(map(len, prompts)) and prompts[0][shared] == prompts[1][shared]:
+            shared += 1
+        self.llm._ctx.kv_cache_seq_rm(-1, shared, -1)
+        self.llm.n_tokens = shared
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            array = (llama_cpp.llama_token * shared)(*prompts[1][:shared])
+            if not llama_cpp.llama_state_seq_save_file(ctx, str(partial).encode(), 0, array, shared):
+                return "unsaved"
+            os.replace(partial, cached)
+        except OSError:
+            partial.unlink(missing_ok=True)
+            return "unsaved"
+        return "saved"
 
     def _first_token_ids(self, word: str) -> list[int]:
         variants = {word, " " + word}
@@ -98,10 +166,11 @@ class LlamaGenerator:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
 
-def load_generator(settings) -> Generator:
+def load_generator(settings, system_prompt: str | None = None) -> Generator:
+    """Load the chat model; with system_prompt, its KV state is primed (and cached in models_dir/kv)."""
     from .models import chat_model_path, model_label
 
-    return LlamaGenerator(
+    generator = LlamaGenerator(
         chat_model_path(settings),
         model_label(settings),
         settings.n_ctx,
@@ -109,3 +178,6 @@ def load_generator(settings) -> Generator:
         settings.n_batch,
         bool(settings.flash_attn),
     )
+    if system_prompt:
+        generator.prime(system_prompt, Path(settings.models_dir) / "kv")
+    return generator

@@ -70,20 +70,26 @@ def tokenize(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class BM25:
-    postings: dict[str, list[tuple[int, int]]]  # token -> [(doc, term frequency)]
+    postings: dict[str, tuple[np.ndarray, np.ndarray]]  # token -> (doc ids, term frequencies)
     lengths: np.ndarray
     k1: float = 1.2
     b: float = 0.75
 
     @classmethod
     def build(cls, texts: list[str]) -> BM25:
-        postings: dict[str, list[tuple[int, int]]] = {}
+        lists: dict[str, tuple[list[int], list[int]]] = {}
         lengths = []
         for doc, text in enumerate(texts):
             counts = Counter(tokenize(text))
             lengths.append(sum(counts.values()))
             for token, tf in counts.items():
-                postings.setdefault(token, []).append((doc, tf))
+                docs, tfs = lists.setdefault(token, ([], []))
+                docs.append(doc)
+                tfs.append(tf)
+        postings = {
+            token: (np.array(docs, dtype=np.int32), np.array(tfs, dtype=np.float32))
+            for token, (docs, tfs) in lists.items()
+        }
         return cls(postings, np.array(lengths, dtype=np.float32))
 
     def scores(self, query: str) -> np.ndarray:
@@ -94,12 +100,12 @@ class BM25:
         average = float(self.lengths.mean()) or 1.0
         for token in set(tokenize(query)):
             posting = self.postings.get(token)
-            if not posting:
+            if posting is None:
                 continue
-            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for doc, tf in posting:
-                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc] / average)
-                result[doc] += idf * tf * (self.k1 + 1) / norm
+            docs, tf = posting
+            idf = math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
+            norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[docs] / average)
+            result[docs] += idf * tf * (self.k1 + 1) / norm  # a token's doc ids are unique
         return result
 
     def known_share(self, query: str) -> float:

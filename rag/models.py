@@ -216,6 +216,20 @@ def prepare(settings: Settings, names: list[str] | None = None, verify_embedder:
                         f"see {stamp} and report it"
                     )
         stamp.write_text(json.dumps(summary, ensure_ascii=False, indent=1))
+    from .onnxexport import ONNX_FILE, export_onnx
+
+    summary = json.loads(stamp.read_text())
+    if not (target / ONNX_FILE).exists() or "onnx_check" not in summary:
+        log("exporting the embedder to ONNX and checking it against PyTorch ...")
+        summary["onnx_check"] = export_onnx(target, verification_texts(settings))
+        worst = min(check["cosine_min"] for check in summary["onnx_check"].values())
+        if worst < 0.9999:
+            (target / ONNX_FILE).unlink()
+            raise RagError(
+                f"the ONNX export of the embedder disagrees with PyTorch (min cosine {worst:.5f}); "
+                f"use --embed-backend torch and report it"
+            )
+        stamp.write_text(json.dumps(summary, ensure_ascii=False, indent=1))
     report["embedder"] = str(target)
     report["embedder_check"] = json.loads(stamp.read_text()).get("check")
     log(f"embedder ready: {target}")

@@ -38,11 +38,12 @@ class Pipeline:
         return pipeline
 
     def generator(self, settings: Settings):
+        from .answer import SYSTEM_PROMPT
         from .generate import load_generator
 
         key = (settings.model, settings.n_ctx, settings.threads, settings.n_batch, settings.flash_attn)
         if key not in self.generators:
-            self.generators[key] = load_generator(settings)
+            self.generators[key] = load_generator(settings, SYSTEM_PROMPT)
         return self.generators[key]
 
     def ask_stream(

