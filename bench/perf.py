@@ -9,9 +9,17 @@ two figures from `llama-bench` built from the same vendored llama.cpp source
 on the dev questions: median time to first token, prompt tokens, end-to-end
 answer time. Memory bandwidth is measured in the same run (numpy copy of a
 1 GiB buffer, read + write bytes counted) and decode speed is reported as a
-share of bandwidth ÷ model bytes. Writes bench/perf.json and prints a table.
+share of bandwidth ÷ model bytes.
 
-    .venv/bin/python bench/perf.py [--models qwen2.5-coder-0.5b qwen2.5-coder-1.5b] [--questions 10]
+Before the chat models, the index side: `rag index build` on the seed and on
+synthetic corpora of 100 and 1,000 transcripts (the seed's sentences
+shuffled into a new order per copy), then, on each index, the load time and
+the per-question latency of query embedding and of the hybrid search
+(dense + BM25 fusion), median over the dev questions.
+
+Writes bench/perf.json and prints two tables.
+
+    .venv/bin/python bench/perf.py [--models qwen2.5-coder-0.5b qwen2.5-coder-1.5b] [--questions 10] [--scales 1 100 1000]
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +69,82 @@ def llama_bench(binary: str, model: Path, threads: int) -> dict:
     return figures
 
 
+def write_corpus(folder: Path, copies: int) -> None:
+    """The seed itself (copies == 1), or that many transcripts of its sentences in shuffled orders."""
+    from rag.ingest import read_transcript
+
+    seed = ROOT / "seeds" / "000_bf3b1260eecfaf13.txt"
+    folder.mkdir(parents=True)
+    if copies == 1:
+        for path in seed.parent.iterdir():
+            (folder / path.name).write_bytes(path.read_bytes())
+        return
+    transcript = read_transcript(seed)
+    sentences = [transcript.text[s.start : s.end] for s in transcript.sentences]
+    shuffle = random.Random(0).shuffle
+    for n in range(copies):
+        shuffle(sentences)
+        (folder / f"synthetic_{n:04d}.txt").write_text("\n".join(sentences), encoding="utf-8")
+
+
+class Precomputed:
+    """An embedder that returns a vector computed beforehand."""
+
+    def __init__(self, vector, embedder):
+        self.vector, self.name, self.dim = vector, embedder.name, embedder.dim
+
+    def embed_queries(self, texts):
+        return self.vector
+
+
+def index_scaling(scales: list[int], questions: list[str]) -> list[dict]:
+    from rag.embed import load_embedder
+    from rag.retrieve import retrieve
+    from rag.settings import Settings
+    from rag.store import build_index, load_index
+
+    settings = Settings.load()
+    embedder = load_embedder(settings)
+    rows = []
+    for copies in scales:
+        with tempfile.TemporaryDirectory(prefix="rag-perf-") as work:
+            run = settings.replace(sources=Path(work) / "sources", index_dir=Path(work) / "index")
+            write_corpus(run.sources, copies)
+            print(f"index build, {copies}x the seed ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            build_index(run, embedder, log=lambda line: print(line, file=sys.stderr, flush=True))
+            build_s = time.perf_counter() - started
+            started = time.perf_counter()
+            index = load_index(run, embedder.name, embedder.dim)
+            load_s = time.perf_counter() - started
+            embed_ms, search_ms = [], []
+            for question in questions:
+                started = time.perf_counter()
+                vector = embedder.embed_queries([question])
+                embed_ms.append((time.perf_counter() - started) * 1000)
+                embedded = Precomputed(vector, embedder)  # time the search alone
+                started = time.perf_counter()
+                retrieve(index, embedded, question, settings.top_k, settings.lexical_weight)
+                search_ms.append((time.perf_counter() - started) * 1000)
+            rows.append(
+                {
+                    "corpus": f"{copies}x seed",
+                    "transcripts": len(index.transcripts),
+                    "chunks": len(index.chunks),
+                    "vector_index": index.manifest.get("vector_index"),
+                    "build_s": round(build_s, 1),
+                    "chunks_per_s": round(len(index.chunks) / build_s, 1),
+                    "index_mb": round(sum(f.stat().st_size for f in run.index_dir.iterdir()) / 1e6, 1),
+                    "load_s": round(load_s, 2),
+                    "query_embed_ms_p50": round(statistics.median(embed_ms), 1),
+                    "search_ms_p50": round(statistics.median(search_ms), 1),
+                    "search_ms_p95": round(sorted(search_ms)[int(0.95 * (len(search_ms) - 1))], 1),
+                }
+            )
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return rows
+
+
 def measure_model(name: str, questions: int) -> dict:
     """Runs inside a subprocess: everything for one chat model."""
     import llama_cpp
@@ -78,6 +164,21 @@ def measure_model(name: str, questions: int) -> dict:
     load_s = time.perf_counter() - started
     llm = generator.llm
 
+    embedder = load_embedder(settings)
+    index = load_index(settings, embedder.name, embedder.dim)
+    dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+    items = [json.loads(line) for line in dev.read_text().splitlines()][:questions]
+    from rag.answer import SYSTEM_PROMPT
+
+    generator.prime(SYSTEM_PROMPT, Path(settings.models_dir) / "kv")  # as rag.pipeline does
+    ttft, totals, prompt_tokens = [], [], []
+    for item in items:
+        answer = ask(item["question"], index, embedder, generator, settings)
+        ttft.append(answer.timings["ttft_ms"])
+        totals.append(answer.timings["total_ms"])
+        prompt_tokens.append(llm.n_tokens - answer.timings["tokens"])
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the answer path's own peak
+
     # pp512: one 512-token prompt from a cold context; tg128: 128 tokens, llama.cpp's own timer
     text = (ROOT / "seeds" / "000_bf3b1260eecfaf13.txt").read_text(encoding="utf-8")
     tokens = llm.tokenize(text.encode(), add_bos=True)[:512]
@@ -95,16 +196,6 @@ def measure_model(name: str, questions: int) -> dict:
         perf = llama_cpp.llama_perf_context(llm.ctx)
         tg.append(perf.n_eval / perf.t_eval_ms * 1000 if perf.t_eval_ms else 0.0)
 
-    embedder = load_embedder(settings)
-    index = load_index(settings, embedder.name, embedder.dim)
-    dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"
-    items = [json.loads(line) for line in dev.read_text().splitlines()][:questions]
-    ttft, totals, prompt_tokens = [], [], []
-    for item in items:
-        answer = ask(item["question"], index, embedder, generator, settings)
-        ttft.append(answer.timings["ttft_ms"])
-        totals.append(answer.timings["total_ms"])
-        prompt_tokens.append(llm.n_tokens - answer.timings["tokens"])
     return {
         "model": name,
         "model_bytes": path.stat().st_size,
@@ -114,7 +205,7 @@ def measure_model(name: str, questions: int) -> dict:
         "rag_prompt_tokens_median": int(statistics.median(prompt_tokens)),
         "ttft_ms_median": round(statistics.median(ttft), 1),
         "answer_ms_median": round(statistics.median(totals), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb, 1),
     }
 
 
@@ -122,6 +213,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
     parser.add_argument("--questions", type=int, default=10, help="dev questions for TTFT and answer time")
+    parser.add_argument("--scales", type=int, nargs="*", default=[1, 100, 1000], help="corpus sizes in seeds")
     parser.add_argument("--out", default=str(ROOT / "bench" / "perf.json"))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one model in this process
     args = parser.parse_args()
@@ -129,6 +221,10 @@ def main() -> int:
     if args.one:
         print(json.dumps(measure_model(args.one, args.questions)))
         return 0
+
+    dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+    questions = [json.loads(line)["question"] for line in dev.read_text().splitlines()]
+    index_rows = index_scaling(args.scales, questions) if args.scales else []
 
     bench = subprocess.run(
         ["bash", str(ROOT / "bench" / "setup_llama_bench.sh")], capture_output=True, text=True, check=True
@@ -160,7 +256,12 @@ def main() -> int:
         )
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
-    Path(args.out).write_text(json.dumps(rows, indent=1))
+    Path(args.out).write_text(json.dumps({"chat_models": rows, "index": index_rows}, indent=1))
+    if index_rows:
+        print(" | ".join(index_rows[0]))
+        for row in index_rows:
+            print(" | ".join(str(v) for v in row.values()))
+        print()
     header = [
         "model",
         "load_s",
