@@ -319,7 +319,7 @@ def ask_stream(
     decode_seconds = finished - (first_token_at or finished)
     timings = {
         "retrieve_ms": round((retrieved - started) * 1000, 1),
-        "ttft_ms": round(((first_token_at or finished) - retrieved) * 1000, 1),
+        "ttft_ms": round(((first_token_at or finished) - started) * 1000, 1),  # from the question: retrieval included
         "total_ms": round((time.perf_counter() - started) * 1000, 1),
         "tokens": tokens,
         "decode_tok_s": round((tokens - 1) / decode_seconds, 2) if tokens > 1 and decode_seconds > 0 else None,
