@@ -6,7 +6,11 @@ value (rag.numbers: 5.5百万 = 550万 = 5.5 million), and one of its sentences
 is close to the claim: cross-lingual e5 similarity, or character-bigram
 overlap (which works within one language, Japanese included). A claim whose
 cited passage does not support it, but another retrieved passage does, is
-re-pointed there. A claim nothing supports is marked unsupported. Sentences
+re-pointed there. A claim that gives an entity a role (X's CEO, XのCEO, le PDG
+de X) needs a passage that states that role for X: a small model asked about
+a role the transcript only states for someone else (OpenAI's CEO given as
+DeepSeek's) otherwise passes every other test. A claim nothing supports is
+marked unsupported. Sentences
 that only talk about the passages ("This is mentioned in passage [1].") are
 not claims and are dropped. No model generates anything here; the e5
 embedder only measures similarity.
@@ -79,6 +83,58 @@ NOT_NAMES = {
     "US",
     "USA",
 }
+
+
+ROLE = (
+    r"(?:CEO|COO|CTO|CFO|共同創業者|共同創設者|創業者|創設者|社長|会長|co-?founder|founder|chairman|president|"
+    r"PDG|cofondateur|fondateur|président|directeur général)"
+)
+ENTITY = r"([A-Z][A-Za-z0-9.\-]*[A-Za-z0-9]|[ァ-ヴ][ァ-ヴー]{2,})"
+SAME_ROLE = {  # one name per role across the three languages
+    "pdg": "ceo",
+    "directeurgénéral": "ceo",
+    "創業者": "founder",
+    "創設者": "founder",
+    "fondateur": "founder",
+    "共同創業者": "cofounder",
+    "共同創設者": "cofounder",
+    "cofondateur": "cofounder",
+    "社長": "president",
+    "président": "president",
+    "会長": "chairman",
+}
+ROLE_BINDINGS = [  # (pattern, group of the entity, group of the role)
+    re.compile(ENTITY + r"\s*の\s*(" + ROLE + ")", re.IGNORECASE),
+    re.compile(ENTITY + r"['’]s\s+(" + ROLE + ")", re.IGNORECASE),
+    re.compile(r"(" + ROLE + r")\s+(?:of|de|d['’]|du)\s*" + ENTITY, re.IGNORECASE),
+]
+
+
+def role_bindings(text: str) -> set[tuple[str, str]]:
+    """(entity, role) pairs a text states: "OpenAIのCEO", "OpenAI's CEO", "CEO of OpenAI", "PDG d'OpenAI"."""
+    pairs = set()
+    for number, pattern in enumerate(ROLE_BINDINGS):
+        for match in pattern.finditer(text):
+            entity, role = (match.group(1), match.group(2)) if number < 2 else (match.group(2), match.group(1))
+            role = re.sub(r"[\s\-]", "", role.lower())
+            pairs.add((entity.lower(), SAME_ROLE.get(role, role)))
+    return pairs
+
+
+def misassigned_roles(claim: str, evidence: str, aliases: dict[str, list[str]]) -> list[str]:
+    """Roles the claim gives an entity that the evidence does not state for it (under any of its spellings)."""
+    stated = role_bindings(evidence)
+    wrong = []
+    for entity, role in role_bindings(claim):
+        holders = {e for e, r in stated if r == role}
+        spellings = {entity}
+        for known, variants in aliases.items():
+            group = {v.lower() for v in (known, *variants)}
+            if entity in group:
+                spellings |= group
+        if not holders & spellings:
+            wrong.append(f"{entity} {role}")
+    return wrong
 
 
 @dataclass(frozen=True)
@@ -202,7 +258,7 @@ def check_claims(
         names = (
             missing_names(text, passage_text, aliases) if detect_language(text) == detect_language(passage_text) else []
         )
-        return (*unsupported_numbers(text, window, ignore), *names)
+        return (*unsupported_numbers(text, window, ignore), *names, *misassigned_roles(text, passage_text, aliases))
 
     results = []
     for (text, cited), vector in zip(claims, claim_vectors):

@@ -144,3 +144,17 @@ def test_names_count_only_within_one_language():
         aliases={"Stargate": ["スターゲート"]},
     )
     assert aliased.supported
+
+
+def test_a_role_the_passage_gives_someone_else_is_not_supported():
+    from rag.claims import misassigned_roles, role_bindings
+
+    passage = "OpenAIのCEO、Sam AltmanがRedditでQ&Aを行いました。MuskはOpenAIの創設者の一人です。"
+    aliases = {"DeepSeek": ["DepSIC"]}
+    assert role_bindings(passage) == {("openai", "ceo"), ("openai", "founder")}
+    assert misassigned_roles("DepSICのCEOの名前はSam Altmanです。", passage, aliases) == ["depsic ceo"]
+    assert misassigned_roles("Le PDG de DeepSeek est Sam Altman.", passage, aliases) == ["deepseek ceo"]
+    assert misassigned_roles("OpenAI's CEO, Sam Altman, held a Q&A.", passage, aliases) == []
+    assert misassigned_roles("Musk is one of the founders of OpenAI.", passage, aliases) == []
+    assert misassigned_roles("DepSICの創業者は誰ですか", "DeepSeekの創業者は梁文鋒です。", aliases) == []  # alias
+    assert misassigned_roles("Google's CEO spoke.", "Google spoke.", aliases) == ["google ceo"]  # a role needs a source

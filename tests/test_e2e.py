@@ -186,8 +186,8 @@ def test_short_eval_stays_above_its_floors(pipeline, tmp_path):
 def test_claim_check_agrees_with_a_human_reading(pipeline):
     """50 claims from the dev answers, labelled by reading them against the transcript (tests/data/claim_labels.jsonl).
 
-    Measured: 46/50 — every true claim supported, 4 of 8 false ones caught (the misses are semantic:
-    a valuation called a share price, OpenAI's CEO given as DeepSeek's, "hope to reach" for "reached").
+    Measured: 47/50 — every true claim supported, 5 of 8 false ones caught (the misses are semantic:
+    a valuation called a share price, "hope to reach" for "reached", a garbled model name).
     """
     from rag.claims import check_claims
     from rag.context import assemble
@@ -204,7 +204,7 @@ def test_claim_check_agrees_with_a_human_reading(pipeline):
         [check] = check_claims([(label["claim"], [])], passages, index.transcripts, embedder, question, index.aliases)
         agree += check.supported == label["supported"]
         wrongly_rejected += label["supported"] and not check.supported
-    assert agree >= 0.9 * len(labels), f"{agree}/{len(labels)}"
+    assert agree >= 0.92 * len(labels), f"{agree}/{len(labels)}"
     assert wrongly_rejected <= 1
 
 
