@@ -25,8 +25,9 @@ from .claims import ClaimCheck, check_claims
 from .context import Passage, assemble
 from .errors import RagError
 from .ingest import split_sentences
-from .lang import LANGUAGE_NAMES, REFUSALS, detect_language
+from .lang import LANGUAGE_NAMES, READING_FURTHER, REFUSALS, detect_language
 from .markers import BRACKET_VARIANTS, CITATION, LEADING_CITATIONS, parse_citations
+from .numbers import rescale_japanese_numbers
 from .retrieve import Hit, retrieve_in_context
 
 NOT_FOUND = "NOT_FOUND"
@@ -143,7 +144,10 @@ def neutralize_instructions(text: str) -> str:
 
 
 def build_messages(question: str, passages: list[Passage], language: str, notes: list[str] = ()) -> list[dict]:
-    numbered = "\n\n".join(f"[{n}] {neutralize_instructions(p.text)}" for n, p in enumerate(passages, start=1))
+    numbered = "\n\n".join(
+        f"[{n}] {rescale_japanese_numbers(neutralize_instructions(p.text), language)}"
+        for n, p in enumerate(passages, start=1)
+    )
     note = "".join(f"Note: {n}\n" for n in notes) + ("\n" if notes else "")
     user = (
         f"{note}Passages from the transcript:\n<passages>\n{numbered}\n</passages>\n\n"
@@ -260,6 +264,34 @@ class MarkerFilter:
         return out
 
 
+def _generate(generator, messages, settings, threshold, shown: MarkerFilter):
+    """Stream one generation through `shown`; return (raw text, refusal score, time of the first token).
+
+    Stops at the first token when the refusal score reaches the threshold.
+    """
+    pieces: list[str] = []
+    first_token_at = refusal_score = None
+    stream = generator.stream(messages, settings.max_tokens, settings.temperature, watch=NOT_FOUND)
+    for piece in stream:
+        if first_token_at is None:
+            first_token_at = time.perf_counter()
+            refusal_score = getattr(generator, "watched_probability", None)
+            if refusal_score is not None and refusal_score >= threshold:
+                stream.close()
+                break
+        pieces.append(piece)
+        if text := shown.feed(piece):
+            yield text
+    return "".join(pieces).strip(), refusal_score, first_token_at
+
+
+def next_hits(index, embedder, question: str, searched: str, seen: list[Hit], settings) -> list[Hit]:
+    """The next top_k hits after those already read."""
+    deeper = retrieve_in_context(index, embedder, question, searched, 2 * settings.top_k, settings.lexical_weight)
+    read = {h.chunk.id for h in seen}
+    return [h for h in deeper if h.chunk.id not in read][: settings.top_k]
+
+
 def ask_stream(
     question: str, index, embedder, generator, settings, history: list[dict] | None = None
 ) -> Iterator[str | Answer]:
@@ -281,41 +313,42 @@ def ask_stream(
     passages = assemble(hits, index, settings.passage_max_chars)
     retrieved = time.perf_counter()
     notes = previous_exchange_note(history) + alias_notes(searched, index.aliases)
-    messages = build_messages(question, passages, language, notes)
     threshold = refusal_threshold(settings)
 
-    pieces: list[str] = []
-    shown = MarkerFilter(NOT_FOUND)
-    first_token_at = None
-    refusal_score = None
-    stream = generator.stream(messages, settings.max_tokens, settings.temperature, watch=NOT_FOUND)
-    for piece in stream:
-        if first_token_at is None:
-            first_token_at = time.perf_counter()
-            refusal_score = getattr(generator, "watched_probability", None)
-            if refusal_score is not None and refusal_score >= threshold:
-                stream.close()
-                break
-        pieces.append(piece)
-        if text := shown.feed(piece):
-            yield text
-    finished = time.perf_counter()
-    raw = "".join(pieces).strip()
-
+    raws: list[str] = []
+    first_token_at = refusal_score = None
     claims: list[ClaimCheck] = []
-    if (refusal_score is not None and refusal_score >= threshold) or is_refusal(raw):
-        answer_text, citations, refused = REFUSALS[language], [], True
-        yield answer_text
-    else:
+    attempts = 2 if settings.second_chance else 1
+    for attempt in range(attempts):
+        messages = build_messages(question, passages, language, notes)
+        shown = MarkerFilter(NOT_FOUND)
+        gate = threshold if attempt == 0 else float("inf")  # a second chance is judged by the claim check alone
+        raw, score, first_at = yield from _generate(generator, messages, settings, gate, shown)
+        raws.append(raw)
+        first_token_at = first_token_at or first_at
+        refusal_score = score if refusal_score is None else refusal_score  # the first attempt's, as calibrated
+        if (score is not None and score >= gate) or is_refusal(raw):
+            answer_text, citations, refused = REFUSALS[language], [], True
+            yield ("\n" if attempt else "") + answer_text
+            break
         if text := shown.flush():
             yield text
         answer_text, citations, claims = finalize(shown.text.strip(), passages, index, embedder, question)
         refused = not answer_text  # nothing the model said is supported by the passages
-        if refused:
+        if not refused:
+            break
+        last = attempt == attempts - 1
+        further = [] if last else next_hits(index, embedder, question, searched, hits, settings)
+        if not further:
             answer_text = REFUSALS[language]
             yield "\n" + answer_text
+            break
+        passages = assemble(further, index, settings.passage_max_chars)  # a second chance with the next passages
+        yield f"\n{READING_FURTHER[language]}\n"
+    finished = time.perf_counter()
+    raw = f"\n{READING_FURTHER[language]}\n".join(raws).strip()
 
-    tokens = generator.count_tokens(raw) if raw else 0
+    tokens = sum(generator.count_tokens(r) for r in raws if r)
     decode_seconds = finished - (first_token_at or finished)
     timings = {
         "retrieve_ms": round((retrieved - started) * 1000, 1),

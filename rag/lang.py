@@ -57,6 +57,11 @@ REFUSALS = {
     "en": "The transcript does not cover this.",
     "fr": "La transcription n'aborde pas cette question.",
 }
+READING_FURTHER = {  # shown when an answer was not supported and the next passages are tried
+    "ja": "（この答えは箇所で裏付けられなかったため、次の箇所を読みます。）",
+    "en": "(Not supported by these passages; reading the next ones.)",
+    "fr": "(Non étayé par ces passages ; lecture des suivants.)",
+}
 
 
 def latin_share(text: str) -> float:

@@ -5,7 +5,12 @@
 values, so an English answer about a Japanese transcript can be checked
 against it. Comma rules: a comma followed by exactly three digits groups
 thousands ("5,000"), otherwise it is a French decimal comma ("5,5").
-Years, counts and percentages are plain values. Nothing else here.
+Years, counts and percentages are plain values. `rescale_japanese_numbers`
+rewrites each Japanese large number in English or French words for the
+passages an English or French question is answered from (3,400億ドル → "340
+billion dollars"): small models copy the digits with the wrong scale ("3,400
+billion") otherwise, even with the right value written beside them. Nothing
+else here.
 """
 
 from __future__ import annotations
@@ -85,3 +90,42 @@ def unsupported_numbers(claim: str, evidence: str, ignore: set[float] = frozense
     """The claim's numbers that the evidence does not contain (as values), except those in ignore."""
     found = extract_numbers(evidence)
     return [v for v in extract_numbers(claim) if v not in ignore and not any(same_value(v, f) for f in found)]
+
+
+SCALES = [(1e12, "trillion", "billion(s)"), (1e9, "billion", "milliard"), (1e6, "million", "million")]
+CURRENCIES = {"ドル": ("dollars", "dollars"), "ユーロ": ("euros", "euros"), "円": ("yen", "yens")}
+JAPANESE_NUMBER = re.compile(
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(百万|千万|十億|百億|千億|万|億|兆)(ドル|ユーロ|円)?"
+)
+
+
+def spell_value(value: float, language: str) -> str:
+    """340 billion / 340 milliards / 5.5 million / 5,5 millions / 100,000 / 100 000."""
+    french = language == "fr"
+    for scale, english, french_word in SCALES:
+        if value >= scale:
+            mantissa = f"{value / scale:.2f}".rstrip("0").rstrip(".")
+            if not french:
+                return f"{mantissa} {english}"
+            word = "mille milliards" if scale == 1e12 else french_word + ("s" if value / scale >= 2 else "")
+            return f"{mantissa.replace('.', ',')} {word}"
+    whole = f"{value:,.0f}"
+    return whole.replace(",", "\u202f") if french else whole
+
+
+def rescale_japanese_numbers(text: str, language: str) -> str:
+    """Text with each number written with a Japanese unit spelled in the language's own scale; ja text unchanged."""
+    if language == "ja":
+        return text
+
+    def rescale(match: re.Match) -> str:
+        value = _value(match.group(1)) * JAPANESE_UNITS[match.group(2)]
+        currency = CURRENCIES.get(match.group(3) or "")
+        spelled = spell_value(value, language)
+        unit = ""
+        if currency:
+            unit = f" {'de ' if language == 'fr' and not spelled[-1].isdigit() else ''}{currency[language == 'fr']}"
+        following = match.string[match.end() : match.end() + 1]
+        return f"{spelled}{unit}" + (" " if following and not re.match(r"[\s。、.,!?！？)）」]", following) else "")
+
+    return JAPANESE_NUMBER.sub(rescale, text)

@@ -30,6 +30,7 @@ class Settings:
     top_k: int = 4
     passage_max_chars: int = 400  # a passage grows by a neighbouring sentence only up to this size
     hnsw_min_chunks: int = 200_000  # from this many chunks up, the index is an HNSW graph instead of exact search
+    second_chance: int = 1  # 1: when the claim check supports nothing, answer once more from the next top_k passages
     lexical_weight: float = 0.2  # weight of BM25 in the fusion; 0 = dense search only
     temperature: float = 0.0
     max_tokens: int = 200

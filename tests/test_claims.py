@@ -1,6 +1,6 @@
 import numpy as np
 
-from rag.answer import ask
+from rag.answer import ask, ask_stream
 from rag.claims import check_claims, is_meta
 from rag.context import Passage
 from rag.ingest import split_sentences
@@ -81,11 +81,47 @@ def test_unsupported_answer_becomes_a_refusal_with_closest_passages(fake_setting
         fake_index,
         FakeEmbedder(),
         FakeGenerator("投資額は9兆9999億ドルです[1]。"),
-        fake_settings,
+        fake_settings.replace(second_chance=0),
     )
     assert answer.refused and answer.answer == REFUSALS["ja"] and answer.citations == []
     assert [c.supported for c in answer.claims] == [False] and answer.removed_claims[0].missing
     assert answer.passages and answer.streamed == "投資額は9兆9999億ドルです[1]。"
+
+
+class TwoAnswers(FakeGenerator):
+    """Gives one answer, then another (None: passage [1]'s first sentence), recording each prompt."""
+
+    def __init__(self, first: str, second: str | None):
+        super().__init__(first)
+        self.answers, self.prompts = [first, second], []
+
+    def stream(self, messages, max_tokens, temperature, watch=None):
+        prompt = messages[-1]["content"]
+        self.prompts.append(prompt)
+        answer = self.answers[len(self.prompts) - 1]
+        self.answer = answer or prompt.split("[1] ", 1)[1].split("。", 1)[0] + "。[1]"
+        yield from super().stream(messages, max_tokens, temperature, watch)
+
+
+def test_an_unsupported_answer_gets_a_second_chance_with_the_next_passages(fake_settings, fake_index):
+    from rag.lang import READING_FURTHER
+
+    generator = TwoAnswers("投資額は9兆9999億ドルです[1]。", None)
+    items = list(ask_stream("Stargateの投資額は？", fake_index, FakeEmbedder(), generator, fake_settings))
+    answer, streamed = items[-1], "".join(items[:-1])
+    assert len(generator.prompts) == 2
+    first_ids = {h.chunk.id for h in answer.hits}
+    assert first_ids.isdisjoint(c for p in answer.passages for c in p.chunk_ids)  # the next passages, not the same
+    assert READING_FURTHER["ja"] in streamed and streamed.startswith("投資額は9兆")
+    assert not answer.refused and answer.answer.split("[")[0] in generator.prompts[1] and answer.citations
+    assert answer.citations[0].text == answer.passages[answer.citations[0].n - 1].text
+    assert [c.supported for c in answer.claims] == [True]
+
+
+def test_a_second_unsupported_answer_is_a_refusal(fake_settings, fake_index):
+    generator = TwoAnswers("投資額は9兆9999億ドルです[1]。", "投資額は8兆ドルです[1]。")
+    answer = ask("Stargateの投資額は？", fake_index, FakeEmbedder(), generator, fake_settings)
+    assert len(generator.prompts) == 2 and answer.refused and answer.answer == REFUSALS["ja"]
 
 
 def test_supported_claims_stay_and_unsupported_are_removed(fake_settings, fake_index):
