@@ -48,7 +48,7 @@ def answer(pipeline, qid) -> tuple[Answer, str]:
     return items[-1], "".join(items[:-1])
 
 
-@pytest.mark.parametrize("qid", ["dev-01", "dev-06", "dev-13"])
+@pytest.mark.parametrize("qid", ["dev-01", "dev-06", "dev-13", "dev-28"])  # dev-28: English, two Japanese figures
 def test_answerable_question_has_key_facts_and_cites_the_evidence(pipeline, qid):
     item = QUESTIONS[qid]
     result, streamed = answer(pipeline, qid)
@@ -69,6 +69,13 @@ def test_unanswerable_question_is_refused_with_closest_passages(pipeline):
     assert result.refused and result.citations == []
     assert streamed == result.answer == REFUSALS["fr"]
     assert len(result.hits) >= 3
+
+
+def test_a_role_the_transcript_gives_someone_else_is_refused(pipeline):
+    """dev-19 asks for DeepSeek's CEO; the transcript names only OpenAI's (Sam Altman)."""
+    result, _ = answer(pipeline, "dev-19")
+    assert result.refused and result.answer == REFUSALS["ja"] and result.citations == []
+    assert "Altman" not in result.answer
 
 
 def test_retrieval_finds_the_evidence_across_languages(pipeline):
