@@ -333,7 +333,8 @@ def ask_stream(
             break
         if text := shown.flush():
             yield text
-        answer_text, citations, claims = finalize(shown.text.strip(), passages, index, embedder, question)
+        answer_text, citations, checked = finalize(shown.text.strip(), passages, index, embedder, question)
+        claims += checked  # a first attempt's claims stay listed: all unsupported, so shown as removed
         refused = not answer_text  # nothing the model said is supported by the passages
         if not refused:
             break

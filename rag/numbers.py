@@ -92,40 +92,54 @@ def unsupported_numbers(claim: str, evidence: str, ignore: set[float] = frozense
     return [v for v in extract_numbers(claim) if v not in ignore and not any(same_value(v, f) for f in found)]
 
 
-SCALES = [(1e12, "trillion", "billion(s)"), (1e9, "billion", "milliard"), (1e6, "million", "million")]
+SCALES = [(1e12, "trillion", None), (1e9, "billion", "milliard"), (1e6, "million", "million")]
+NARROW_SPACE = "\u202f"
 CURRENCIES = {"ドル": ("dollars", "dollars"), "ユーロ": ("euros", "euros"), "円": ("yen", "yens")}
-JAPANESE_NUMBER = re.compile(
-    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(百万|千万|十億|百億|千億|万|億|兆)(ドル|ユーロ|円)?"
-)
+JAPANESE_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(百万|千万|十億|百億|千億|万|億|兆)"
+JAPANESE_NUMBER = re.compile(JAPANESE_AMOUNT + r"(ドル|ユーロ|円)?")
+JAPANESE_RANGE = re.compile(JAPANESE_AMOUNT + r"\s*(?:から|〜|～|~)\s*" + JAPANESE_AMOUNT + r"(ドル|ユーロ|円)?")
+RANGE_WORD = {"en": " to ", "fr": " à "}
 
 
 def spell_value(value: float, language: str) -> str:
-    """340 billion / 340 milliards / 5.5 million / 5,5 millions / 100,000 / 100 000."""
+    """340 billion / 340 milliards / 5.5 million / 5,5 millions / 2.5 trillion / 2 500 milliards / 100,000."""
     french = language == "fr"
     for scale, english, french_word in SCALES:
-        if value >= scale:
-            mantissa = f"{value / scale:.2f}".rstrip("0").rstrip(".")
+        if value >= scale and not (french and scale == 1e12):  # French says "2 500 milliards"
+            mantissa = f"{value / scale:,.2f}".rstrip("0").rstrip(".")
             if not french:
                 return f"{mantissa} {english}"
-            word = "mille milliards" if scale == 1e12 else french_word + ("s" if value / scale >= 2 else "")
-            return f"{mantissa.replace('.', ',')} {word}"
+            plural = "s" if value / scale >= 2 else ""
+            return f"{mantissa.replace(',', NARROW_SPACE).replace('.', ',')} {french_word}{plural}"
     whole = f"{value:,.0f}"
-    return whole.replace(",", "\u202f") if french else whole
+    return whole.replace(",", NARROW_SPACE) if french else whole
 
 
 def rescale_japanese_numbers(text: str, language: str) -> str:
-    """Text with each number written with a Japanese unit spelled in the language's own scale; ja text unchanged."""
+    """Text with each number written with a Japanese unit spelled in the language's own scale; ja text unchanged.
+
+    A range (250億から400億ドル) becomes one phrase: "25 billion to 40 billion dollars".
+    """
     if language == "ja":
         return text
 
-    def rescale(match: re.Match) -> str:
-        value = _value(match.group(1)) * JAPANESE_UNITS[match.group(2)]
-        currency = CURRENCIES.get(match.group(3) or "")
-        spelled = spell_value(value, language)
-        unit = ""
-        if currency:
-            unit = f" {'de ' if language == 'fr' and not spelled[-1].isdigit() else ''}{currency[language == 'fr']}"
-        following = match.string[match.end() : match.end() + 1]
-        return f"{spelled}{unit}" + (" " if following and not re.match(r"[\s。、.,!?！？)）」]", following) else "")
+    def spelled(digits: str, unit: str, currency: str | None) -> str:
+        words = spell_value(_value(digits) * JAPANESE_UNITS[unit], language)
+        if currency in CURRENCIES:
+            of = "de " if language == "fr" and not words[-1].isdigit() else ""
+            words += f" {of}{CURRENCIES[currency][language == 'fr']}"
+        return words
 
-    return JAPANESE_NUMBER.sub(rescale, text)
+    def spaced(words: str, match: re.Match) -> str:
+        following = match.string[match.end() : match.end() + 1]
+        return words + (" " if following and not re.match(r"[\s。、.,!?！？)）」]", following) else "")
+
+    def rescale_range(match: re.Match) -> str:
+        low = spelled(match.group(1), match.group(2), None)
+        high = spelled(match.group(3), match.group(4), match.group(5))
+        return spaced(low + RANGE_WORD.get(language, " to ") + high, match)
+
+    def rescale(match: re.Match) -> str:
+        return spaced(spelled(match.group(1), match.group(2), match.group(3)), match)
+
+    return JAPANESE_NUMBER.sub(rescale, JAPANESE_RANGE.sub(rescale_range, text))

@@ -115,7 +115,8 @@ def test_an_unsupported_answer_gets_a_second_chance_with_the_next_passages(fake_
     assert READING_FURTHER["ja"] in streamed and streamed.startswith("投資額は9兆")
     assert not answer.refused and answer.answer.split("[")[0] in generator.prompts[1] and answer.citations
     assert answer.citations[0].text == answer.passages[answer.citations[0].n - 1].text
-    assert [c.supported for c in answer.claims] == [True]
+    assert [c.supported for c in answer.claims] == [False, True]  # the first attempt's claim is listed as removed
+    assert answer.removed_claims[0].text.startswith("投資額は9兆")
 
 
 def test_a_second_unsupported_answer_is_a_refusal(fake_settings, fake_index):

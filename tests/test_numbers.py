@@ -54,9 +54,13 @@ def test_japanese_large_numbers_are_rescaled_for_answers_in_other_languages():
 
     text = "企業価値は3,000億から3,400億ドルです。5.5百万ドルで、10万人、2000台。"
     english = rescale_japanese_numbers(text, "en")
-    assert english == "企業価値は300 billion から340 billion dollars です。5.5 million dollars で、100,000 人、2000台。"
+    assert english == "企業価値は300 billion to 340 billion dollars です。5.5 million dollars で、100,000 人、2000台。"
     french = rescale_japanese_numbers(text, "fr")
-    assert "340 milliards de dollars" in french and "5,5 millions de dollars" in french and "100\u202f000 人" in french
+    assert (
+        "300 milliards à 340 milliards de dollars" in french
+        and "5,5 millions de dollars" in french
+        and "100\u202f000 人" in french
+    )
     assert rescale_japanese_numbers(text, "ja") == text
     for rescaled in (english, french):  # the same values, written another way
         assert extract_numbers(rescaled) == extract_numbers(text)
