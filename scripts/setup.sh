@@ -47,7 +47,7 @@ llm = Llama(model_path=str(s.models_dir / CHAT_MODELS["qwen2.5-coder-0.5b"].file
 out = llm.create_chat_completion([{"role": "user", "content": "Say OK."}], max_tokens=8, temperature=0)
 text = out["choices"][0]["message"]["content"]
 assert text.strip(), "llama.cpp generated nothing"
-print(f"[setup] llama.cpp generated: {text!r}")
+import sys; print(f"[setup] llama.cpp generated: {text!r}", file=sys.stderr)
 PYEOF
   touch .venv/.llama-smoke-ok
 fi
