@@ -9,9 +9,13 @@ to begin NOT_FOUND and never lets the model write it: the answer is a refusal
 when that probability reaches a threshold calibrated per model on the dev
 set (models.md), and otherwise the model's answer. Then every claim is
 checked against the passage it cites (rag.claims): the final answer keeps the
-supported claims with the passage and sentence that support them, lists the
-removed ones, and is a refusal when nothing was supported. The streamed text
-is the model's; the final `Answer` is the checked one.
+supported claims with the passage and sentence that support them and lists
+the removed ones. When nothing was supported, the model answers once more
+from the next top_k passages (the evidence is sometimes just below the cut),
+and the answer is a refusal if that is not supported either. For English or
+French questions the passages' Japanese large numbers are rewritten in that
+language's scale (rag.numbers). The streamed text is the model's; the final
+`Answer` is the checked one.
 """
 
 from __future__ import annotations
