@@ -18,7 +18,6 @@ for the result.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import sys
@@ -59,7 +58,6 @@ def segments(index, budget: int) -> list:
 
 
 def main() -> int:
-    import llama_cpp
 
     import rag.answer as answer
     from rag.evaluate import run_eval
@@ -93,31 +91,17 @@ def main() -> int:
     answer.assemble = lambda hits, index, budget: passages
 
     # The shared prefix: the common start of two prompts that differ only in the question.
-    prompts = []
     started = time.perf_counter()
-    for probe in ("a", "b"):
-        llm.create_chat_completion(messages=build_messages(probe, passages, "en"), max_tokens=1, temperature=0)
-        prompts.append(llm.input_ids[: llm.n_tokens].tolist())
-        if probe == "a":
-            first_eval_s = time.perf_counter() - started
-    shared = next(i for i, (x, y) in enumerate(zip(*prompts)) if x != y)
-    llm._ctx.kv_cache_seq_rm(-1, shared, -1)
-    llm.n_tokens = shared
+    tokens = generator.evaluate_shared_prefix(*(build_messages(probe, passages, "en") for probe in "ab"))
+    prefix_eval_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as work:
         state = Path(work) / "transcript.kv"
         started = time.perf_counter()
-        tokens = (llama_cpp.llama_token * shared)(*prompts[1][:shared])
-        llama_cpp.llama_state_seq_save_file(llm.ctx, str(state).encode(), 0, tokens, shared)
+        assert generator.save_prefix(state, tokens)
         save_s = time.perf_counter() - started
         state_mb = state.stat().st_size / 1e6
-        llm.reset()
-        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(llm.ctx), True)
         started = time.perf_counter()
-        out = (llama_cpp.llama_token * settings.n_ctx)()
-        count = ctypes.c_size_t(0)
-        llama_cpp.llama_state_seq_load_file(llm.ctx, str(state).encode(), 0, out, settings.n_ctx, ctypes.byref(count))
-        llm.input_ids[: count.value] = out[: count.value]
-        llm.n_tokens = count.value
+        assert generator.load_prefix(state) and llm.n_tokens == len(tokens)
         load_s = time.perf_counter() - started
 
     dev = [json.loads(line) for line in (ROOT.parent / "shared" / "eval" / "dev.jsonl").read_text().splitlines()]
@@ -125,8 +109,8 @@ def main() -> int:
     report = {
         "model": args.model,
         "passages": len(passages),
-        "prefix_tokens": shared,
-        "prefix_first_eval_s": round(first_eval_s, 1),
+        "prefix_tokens": len(tokens),
+        "prefix_eval_s": round(prefix_eval_s, 1),  # both probe prompts; the second reuses the first's prefix
         "state_file_mb": round(state_mb, 1),
         "state_save_s": round(save_s, 2),
         "state_load_s": round(load_s, 2),

@@ -93,21 +93,19 @@ class LlamaGenerator:
             ).encode()
         ).hexdigest()[:16]
         cached = Path(cache_dir) / f"{self.path.stem}-{key}.kv"
-        ctx = self.llm.ctx
         if cached.is_file():
-            tokens = (llama_cpp.llama_token * self.n_ctx)()
-            count = ctypes.c_size_t(0)
-            self.llm.reset()
-            if llama_cpp.llama_state_seq_load_file(
-                ctx, str(cached).encode(), 0, tokens, self.n_ctx, ctypes.byref(count)
-            ):
-                self.llm.input_ids[: count.value] = tokens[: count.value]
-                self.llm.n_tokens = count.value
+            if self.load_prefix(cached):
                 return "loaded"
             cached.unlink(missing_ok=True)  # unreadable (another llama.cpp build): evaluate again
+        tokens = self.evaluate_shared_prefix(
+            *([{"role": "system", "content": system_prompt}, {"role": "user", "content": probe}] for probe in "ab")
+        )
+        return "saved" if self.save_prefix(cached, tokens) else "unsaved"
+
+    def evaluate_shared_prefix(self, first: list[dict], second: list[dict]) -> list[int]:
+        """Evaluate the tokens two chat prompts start with; leave exactly those in the context and return them."""
         prompts = []
-        for probe in ("a", "b"):
-            messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": probe}]
+        for messages in (first, second):
             self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0)
             prompts.append(self.llm.input_ids[: self.llm.n_tokens].tolist())
         shared = 0
@@ -115,17 +113,38 @@ class LlamaGenerator:
             shared += 1
         self.llm._ctx.kv_cache_seq_rm(-1, shared, -1)
         self.llm.n_tokens = shared
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        return prompts[1][:shared]
+
+    def save_prefix(self, path: Path, tokens: list[int]) -> bool:
+        """Write the context's KV state for `tokens` (what it holds now) to path, atomically."""
+        import llama_cpp
+
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            array = (llama_cpp.llama_token * shared)(*prompts[1][:shared])
-            if not llama_cpp.llama_state_seq_save_file(ctx, str(partial).encode(), 0, array, shared):
-                return "unsaved"
-            os.replace(partial, cached)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            array = (llama_cpp.llama_token * len(tokens))(*tokens)
+            if not llama_cpp.llama_state_seq_save_file(self.llm.ctx, str(partial).encode(), 0, array, len(tokens)):
+                return False
+            os.replace(partial, path)
         except OSError:
             partial.unlink(missing_ok=True)
-            return "unsaved"
-        return "saved"
+            return False
+        return True
+
+    def load_prefix(self, path: Path) -> bool:
+        """Replace the context with the KV state saved at path; False when llama.cpp cannot read it."""
+        import llama_cpp
+
+        tokens = (llama_cpp.llama_token * self.n_ctx)()
+        count = ctypes.c_size_t(0)
+        self.llm.reset()
+        if not llama_cpp.llama_state_seq_load_file(
+            self.llm.ctx, str(path).encode(), 0, tokens, self.n_ctx, ctypes.byref(count)
+        ):
+            return False
+        self.llm.input_ids[: count.value] = tokens[: count.value]
+        self.llm.n_tokens = count.value
+        return True
 
     def _first_token_ids(self, word: str) -> list[int]:
         variants = {word, " " + word}
