@@ -59,6 +59,8 @@ def segments(index, budget: int) -> list:
 
 def main() -> int:
 
+    import dataclasses
+
     import rag.answer as answer
     from rag.evaluate import run_eval
     from rag.pipeline import Pipeline
@@ -78,7 +80,8 @@ def main() -> int:
     numbered = "\n\n".join(f"[{n}] {answer.neutralize_instructions(p.text)}" for n, p in enumerate(passages, 1))
     prefix_text = f"Passages from the transcript:\n<passages>\n{numbered}\n</passages>\n\n"
 
-    def build_messages(question, _passages, language, notes=()):
+    def build_messages(query, _passages):
+        question, language, notes = query.question, query.language, query.notes
         note = "".join(f"Note: {n}\n" for n in notes) + ("\n" if notes else "")
         user = (
             f"{prefix_text}{note}Question: <question>{question}</question>\n\n"
@@ -87,12 +90,12 @@ def main() -> int:
         )
         return [{"role": "system", "content": answer.SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
-    answer.build_messages = build_messages
-    answer.assemble = lambda hits, index, budget: passages
+    steps = dataclasses.replace(answer.STEPS, prompt=build_messages, passages=lambda hits, index, settings: passages)
 
     # The shared prefix: the common start of two prompts that differ only in the question.
     started = time.perf_counter()
-    tokens = generator.evaluate_shared_prefix(*(build_messages(probe, passages, "en") for probe in "ab"))
+    probes = (answer.Query(probe, "en", probe) for probe in "ab")
+    tokens = generator.evaluate_shared_prefix(*(build_messages(probe, passages) for probe in probes))
     prefix_eval_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as work:
         state = Path(work) / "transcript.kv"
@@ -105,7 +108,7 @@ def main() -> int:
         load_s = time.perf_counter() - started
 
     dev = [json.loads(line) for line in (ROOT.parent / "shared" / "eval" / "dev.jsonl").read_text().splitlines()]
-    results, summary = run_eval(dev[: args.limit], pipeline.index, pipeline.embedder, generator, settings)
+    results, summary = run_eval(dev[: args.limit], pipeline.index, pipeline.embedder, generator, settings, steps=steps)
     report = {
         "model": args.model,
         "passages": len(passages),

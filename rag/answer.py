@@ -2,16 +2,17 @@
 
 `ask_stream` is the one generator that the CLI, the batch runner and the UI
 share: it yields text pieces as the model writes them, then one final
-`Answer`. The model sees the top passages numbered [1]..[k] and is asked to
+`Answer`. It runs explicit steps, each a replaceable function in `Steps`:
+retrieve → passages → prompt → generate → check, then `compose` builds the
+Answer. The model sees the top passages numbered [1]..[k] and is asked to
 cite them, or to reply NOT_FOUND. Small models say NOT_FOUND far too often
-when asked outright, so the generator records how likely the first token is
-to begin NOT_FOUND and never lets the model write it: the answer is a refusal
-when that probability reaches a threshold calibrated per model on the dev
-set (models.md), and otherwise the model's answer. Then every claim is
-checked against the passage it cites (rag.claims): the final answer keeps the
-supported claims with the passage and sentence that support them and lists
-the removed ones. When nothing was supported, the model answers once more
-from the next top_k passages (the evidence is sometimes just below the cut),
+when asked outright, so generation reports how likely the first token is to
+begin NOT_FOUND and never lets the model write it: the answer is a refusal
+when that probability reaches a threshold calibrated per model (models.md).
+Then every claim is checked against the passage it cites (rag.claims): the
+final answer keeps the supported claims with the passage and sentence that
+support them and lists the removed ones. When nothing was supported, the
+model answers once more from the next top_k passages (a second `Attempt`),
 and the answer is a refusal if that is not supported either. For English or
 French questions the passages' Japanese large numbers are rewritten in that
 language's scale (rag.numbers). The streamed text is the model's; the final
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from .claims import ClaimCheck, check_claims
@@ -58,7 +59,7 @@ class Citation:
     quote_start: int
     quote_end: int
     source: str
-    position: float  # where the quote sits in the video, 0..1
+    position: float  # where the passage starts in the video, 0..1
     supported: bool = True  # the claim check verified it (unsupported claims are never cited)
     score: float = 0.0  # best similarity or overlap between the claims and the passage
 
@@ -76,8 +77,9 @@ class Answer:
     timings: dict = field(default_factory=dict)
     refusal_score: float | None = None  # P(first token begins NOT_FOUND), when the generator reports it
     searched_for: str = ""  # the query searched: the question, with the previous exchange when it follows one
-    claims: list[ClaimCheck] = field(default_factory=list)
+    claims: list[ClaimCheck] = field(default_factory=list)  # every attempt's, in order
     streamed: str = ""  # the text as the model streamed it, before the claim check
+    attempts: tuple = ()  # every Attempt, in order; hits, passages and citations come from one of them
 
     @property
     def removed_claims(self) -> list[ClaimCheck]:
@@ -93,6 +95,10 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "claims": [c.to_json() for c in self.claims],
             "retrieved": [h.to_json() for h in self.hits],
+            "attempts": [
+                {"retrieved": [h.to_json() for h in a.hits], "streamed": a.generation.text, "refused": a.refused}
+                for a in self.attempts
+            ],
             "passages": [
                 {
                     "n": n,
@@ -268,91 +274,173 @@ class MarkerFilter:
         return out
 
 
-def _generate(generator, messages, settings, threshold, shown: MarkerFilter):
-    """Stream one generation through `shown`; return (raw text, refusal score, time of the first token).
+@dataclass(frozen=True)
+class Query:
+    """One question as the pipeline sees it: its language, the search text, the prompt notes."""
 
-    Stops at the first token when the refusal score reaches the threshold.
+    question: str
+    language: str
+    searched: str  # the question, with the previous exchange when it follows one (rag.followup)
+    notes: tuple[str, ...] = ()  # prompt notes: the previous exchange, alias spellings
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str  # what the model wrote (NOT_FOUND removed), stripped
+    refusal_score: float | None  # P(first token begins NOT_FOUND), when the generator reports it
+    first_token_at: float | None  # time.perf_counter() of the first piece
+    stopped: bool  # stopped at the first token: the refusal score reached the gate
+
+
+@dataclass(frozen=True)
+class Checked:
+    answer: str  # the supported claims with their citations; "" when nothing was supported
+    citations: list[Citation]
+    claims: list[ClaimCheck]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One pass of retrieve → passages → prompt → generate → check."""
+
+    hits: list[Hit]
+    passages: list[Passage]
+    generation: Generation
+    checked: Checked | None  # None when the generation was a refusal
+
+    @property
+    def refused(self) -> bool:
+        return self.checked is None or not self.checked.answer
+
+
+def retrieve_step(query: Query, index, embedder, settings, exclude: frozenset[str] = frozenset()) -> list[Hit]:
+    """The top_k hits for the query, leaving out chunks already read (a second chance reads the next ones)."""
+    depth = settings.top_k + (settings.top_k if exclude else 0)
+    hits = retrieve_in_context(index, embedder, query.question, query.searched, depth, settings.lexical_weight)
+    return [h for h in hits if h.chunk.id not in exclude][: settings.top_k]
+
+
+def passages_step(hits: list[Hit], index, settings) -> list[Passage]:
+    return assemble(hits, index, settings.passage_max_chars)
+
+
+def prompt_step(query: Query, passages: list[Passage]) -> list[dict]:
+    return build_messages(query.question, passages, query.language, list(query.notes))
+
+
+def generate_step(generator, messages: list[dict], settings, gate: float, shown: MarkerFilter):
+    """Stream one generation through `shown` (yielding what it lets through); return a Generation.
+
+    Stops at the first token when the refusal score reaches the gate.
     """
     pieces: list[str] = []
     first_token_at = refusal_score = None
+    stopped = False
     stream = generator.stream(messages, settings.max_tokens, settings.temperature, watch=NOT_FOUND)
     for piece in stream:
         if first_token_at is None:
             first_token_at = time.perf_counter()
-            refusal_score = getattr(generator, "watched_probability", None)
-            if refusal_score is not None and refusal_score >= threshold:
+            refusal_score = piece.watched_probability
+            if refusal_score is not None and refusal_score >= gate:
                 stream.close()
+                stopped = True
                 break
-        pieces.append(piece)
-        if text := shown.feed(piece):
+        pieces.append(piece.text)
+        if text := shown.feed(piece.text):
             yield text
-    return "".join(pieces).strip(), refusal_score, first_token_at
+    return Generation("".join(pieces).strip(), refusal_score, first_token_at, stopped)
 
 
-def next_hits(index, embedder, question: str, searched: str, seen: list[Hit], settings) -> list[Hit]:
-    """The next top_k hits after those already read."""
-    deeper = retrieve_in_context(index, embedder, question, searched, 2 * settings.top_k, settings.lexical_weight)
-    read = {h.chunk.id for h in seen}
-    return [h for h in deeper if h.chunk.id not in read][: settings.top_k]
+def check_step(text: str, passages: list[Passage], index, embedder, query: Query) -> Checked:
+    return Checked(*finalize(text, passages, index, embedder, query.question))
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The answer pipeline, one replaceable function per step (`dataclasses.replace(STEPS, prompt=...)`).
+
+    retrieve(query, index, embedder, settings, exclude) -> hits
+    passages(hits, index, settings) -> passages
+    prompt(query, passages) -> chat messages
+    generate(generator, messages, settings, gate, shown) -> a generator of shown text returning a Generation
+    check(model text, passages, index, embedder, query) -> Checked
+    """
+
+    retrieve: Callable = retrieve_step
+    passages: Callable = passages_step
+    prompt: Callable = prompt_step
+    generate: Callable = generate_step
+    check: Callable = check_step
+
+
+STEPS = Steps()
+
+
+def make_query(question: str, index, settings, history: list[dict] | None = None) -> Query:
+    from .followup import contextual_query, previous_exchange_note
+    from .glossary import alias_notes
+
+    question = check_question(question, settings.max_question_chars)
+    history = history or []
+    searched = contextual_query(question, history)
+    notes = previous_exchange_note(history) + alias_notes(searched, index.aliases)
+    return Query(question, detect_language(question), searched, tuple(notes))
 
 
 def ask_stream(
-    question: str, index, embedder, generator, settings, history: list[dict] | None = None
+    question: str, index, embedder, generator, settings, history: list[dict] | None = None, steps: Steps = STEPS
 ) -> Iterator[str | Answer]:
     """Yield the answer's text pieces as they are generated, then the final Answer.
 
     With history (earlier turns), retrieval also searches with the previous
     exchange (see followup) and the prompt tells the model what the question follows.
     """
-    from .followup import contextual_query, previous_exchange_note
-    from .glossary import alias_notes
     from .models import refusal_threshold
 
-    question = check_question(question, settings.max_question_chars)
-    language = detect_language(question)
     started = time.perf_counter()
-    history = history or []
-    searched = contextual_query(question, history)
-    hits = retrieve_in_context(index, embedder, question, searched, settings.top_k, settings.lexical_weight)
-    passages = assemble(hits, index, settings.passage_max_chars)
-    retrieved = time.perf_counter()
-    notes = previous_exchange_note(history) + alias_notes(searched, index.aliases)
+    query = make_query(question, index, settings, history)
+    language = query.language
     threshold = refusal_threshold(settings)
-
-    raws: list[str] = []
-    first_token_at = refusal_score = None
-    claims: list[ClaimCheck] = []
-    attempts = 2 if settings.second_chance else 1
-    for attempt in range(attempts):
-        messages = build_messages(question, passages, language, notes)
+    attempts: list[Attempt] = []
+    hits = steps.retrieve(query, index, embedder, settings)
+    passages = steps.passages(hits, index, settings)
+    retrieved = time.perf_counter()
+    for number in range(2 if settings.second_chance else 1):
         shown = MarkerFilter(NOT_FOUND)
-        gate = threshold if attempt == 0 else float("inf")  # a second chance is judged by the claim check alone
-        raw, score, first_at = yield from _generate(generator, messages, settings, gate, shown)
-        raws.append(raw)
-        first_token_at = first_token_at or first_at
-        refusal_score = score if refusal_score is None else refusal_score  # the first attempt's, as calibrated
-        if (score is not None and score >= gate) or is_refusal(raw):
-            answer_text, citations, refused = REFUSALS[language], [], True
-            yield ("\n" if attempt else "") + answer_text
+        gate = threshold if number == 0 else float("inf")  # a second chance is judged by the claim check alone
+        generation = yield from steps.generate(generator, steps.prompt(query, passages), settings, gate, shown)
+        if generation.stopped or is_refusal(generation.text):
+            attempts.append(Attempt(hits, passages, generation, None))
+            yield ("\n" if number else "") + REFUSALS[language]
             break
         if text := shown.flush():
             yield text
-        answer_text, citations, checked = finalize(shown.text.strip(), passages, index, embedder, question)
-        claims += checked  # a first attempt's claims stay listed: all unsupported, so shown as removed
-        refused = not answer_text  # nothing the model said is supported by the passages
-        if not refused:
+        attempts.append(
+            Attempt(hits, passages, generation, steps.check(shown.text.strip(), passages, index, embedder, query))
+        )
+        if not attempts[-1].refused:
             break
-        last = attempt == attempts - 1
-        further = [] if last else next_hits(index, embedder, question, searched, hits, settings)
+        last = number == (1 if settings.second_chance else 0)
+        read = frozenset(h.chunk.id for a in attempts for h in a.hits)
+        further = [] if last else steps.retrieve(query, index, embedder, settings, exclude=read)
         if not further:
-            answer_text = REFUSALS[language]
-            yield "\n" + answer_text
+            yield "\n" + REFUSALS[language]
             break
-        passages = assemble(further, index, settings.passage_max_chars)  # a second chance with the next passages
+        hits, passages = further, steps.passages(further, index, settings)  # a second chance with the next passages
         yield f"\n{READING_FURTHER[language]}\n"
     finished = time.perf_counter()
-    raw = f"\n{READING_FURTHER[language]}\n".join(raws).strip()
+    yield compose(query, attempts, generator, started, retrieved, finished)
 
+
+def compose(
+    query: Query, attempts: list[Attempt], generator, started: float, retrieved: float, finished: float
+) -> Answer:
+    """The Answer: the supported attempt's text, passages and citations; for a refusal, the first attempt's
+    passages (the closest). Every attempt's claims are listed, so a rejected first attempt shows as removed."""
+    chosen = next((a for a in attempts if not a.refused), attempts[0])
+    refused = chosen.refused
+    raws = [a.generation.text for a in attempts]
+    first_token_at = next((a.generation.first_token_at for a in attempts if a.generation.first_token_at), None)
     tokens = sum(generator.count_tokens(r) for r in raws if r)
     decode_seconds = finished - (first_token_at or finished)
     timings = {
@@ -362,25 +450,28 @@ def ask_stream(
         "tokens": tokens,
         "decode_tok_s": round((tokens - 1) / decode_seconds, 2) if tokens > 1 and decode_seconds > 0 else None,
     }
-    yield Answer(
-        question,
-        answer_text,
+    return Answer(
+        query.question,
+        REFUSALS[query.language] if refused else chosen.checked.answer,
         refused,
-        language,
-        citations,
-        hits,
-        passages,
+        query.language,
+        [] if refused else chosen.checked.citations,
+        chosen.hits,
+        chosen.passages,
         generator.name,
         timings,
-        refusal_score,
-        searched_for=searched,
-        claims=claims,
-        streamed=raw,
+        attempts[0].generation.refusal_score,  # the first attempt's, as calibrated
+        searched_for=query.searched,
+        claims=[c for a in attempts if a.checked for c in a.checked.claims],
+        streamed=f"\n{READING_FURTHER[query.language]}\n".join(raws).strip(),
+        attempts=tuple(attempts),
     )
 
 
-def ask(question: str, index, embedder, generator, settings, history: list[dict] | None = None) -> Answer:
-    for item in ask_stream(question, index, embedder, generator, settings, history):
+def ask(
+    question: str, index, embedder, generator, settings, history: list[dict] | None = None, steps: Steps = STEPS
+) -> Answer:
+    for item in ask_stream(question, index, embedder, generator, settings, history, steps):
         if isinstance(item, Answer):
             return item
     raise AssertionError("ask_stream ended without an Answer")

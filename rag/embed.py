@@ -17,6 +17,9 @@ from typing import Protocol
 
 import numpy as np
 
+from .errors import UsageError
+from .models import ONNX_FILE, embedder_path
+
 
 class Embedder(Protocol):
     name: str
@@ -29,10 +32,6 @@ class Embedder(Protocol):
 
 class SentenceTransformerEmbedder:
     def __init__(self, folder: Path, name: str | None = None, threads: int | None = None):
-        import os
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -107,14 +106,8 @@ def load_embedder(settings) -> Embedder:
 
     Both give the same vectors (cosine >= 0.9999), so they share one name and one index.
     """
-    from .errors import UsageError
-    from .models import embedder_path
-    from .onnxexport import ONNX_FILE
-
     folder = embedder_path(settings)
     backend = settings.embed_backend
-    if backend not in ("auto", "onnx", "torch"):
-        raise UsageError(f"unknown embedding backend {backend!r}; choose auto, onnx or torch")
     onnx_file = folder / ONNX_FILE
     if backend == "onnx" and not onnx_file.exists():
         raise UsageError(f"{onnx_file} is missing; run `rag models prepare` or choose --embed-backend torch")

@@ -43,6 +43,12 @@ def evidence_rank(passages: list[str], evidence: list[str]) -> int | None:
     return None
 
 
+def first_retrieved_texts(record: dict) -> list[str]:
+    """The texts of the first attempt's hits (what retrieval found for the question), best first."""
+    attempts = record.get("attempts") or [{"retrieved": record.get("retrieved", [])}]
+    return [h["text"] for h in attempts[0]["retrieved"]]
+
+
 def read_eval_file(path: Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
@@ -88,9 +94,7 @@ def score(item: dict, record: dict, threshold: float | None = None) -> dict:
         "model_answer": record["answer"],
         "refused": refused,
         "refusal_score": score_value,
-        "evidence_rank": evidence_rank([h["text"] for h in record.get("retrieved", [])], evidence)
-        if answerable
-        else None,
+        "evidence_rank": evidence_rank(first_retrieved_texts(record), evidence) if answerable else None,
         "answer_language_ok": detect_language(shown) == detect_language(item["question"]),
         "citations": [{"n": c["n"], "chunk_id": c["chunk_id"], "quote": c["quote"]} for c in citations],
         "claims": claims,
@@ -118,7 +122,7 @@ def score(item: dict, record: dict, threshold: float | None = None) -> dict:
     return result
 
 
-def score_answers(items: list[dict], answers_path: Path, settings=None) -> tuple[list[dict], dict]:
+def score_answers(items: list[dict], answers_path: Path) -> tuple[list[dict], dict]:
     """Score answers already written by `rag batch` (matched by id, else by question text)."""
     records = {}
     for number, line in enumerate(Path(answers_path).read_text(encoding="utf-8").splitlines(), start=1):
@@ -261,16 +265,18 @@ def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 
     return report
 
 
-def run_eval(items: list[dict], index, embedder, generator, settings, progress=True) -> tuple[list[dict], dict]:
+def run_eval(
+    items: list[dict], index, embedder, generator, settings, progress=True, steps=None
+) -> tuple[list[dict], dict]:
     """Answer every item (refusals scored offline at the configured threshold) and aggregate."""
-    from .answer import ask
+    from .answer import STEPS, ask
     from .models import refusal_threshold
 
     threshold = refusal_threshold(settings)
     never_refuse = settings.replace(refusal_threshold=2.0)
     results = []
     for number, item in enumerate(items, start=1):
-        answer = ask(item["question"], index, embedder, generator, never_refuse)
+        answer = ask(item["question"], index, embedder, generator, never_refuse, steps=steps or STEPS)
         results.append(score(item, answer.to_json(), threshold))
         if progress:
             r = results[-1]

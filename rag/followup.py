@@ -7,7 +7,7 @@ question. Retrieval interleaves the hits of this query with those of the bare
 question, so a question on a new topic still finds its own passages. (Asking
 the 1.5B model to rewrite the question kept the names in only 3 of 6 test
 follow-ups and often changed their language; this code path found the
-evidence for 6 of 6, see the closing notes.) Reading history files is here
+evidence for 6 of 6.) Reading history files is here
 too; answering is not.
 """
 

@@ -16,26 +16,34 @@ import ctypes
 import hashlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from .errors import RagError
 
 
-class Generator(Protocol):
-    """Streams a chat answer.
+@dataclass(frozen=True)
+class Piece:
+    """A piece of streamed text; the first piece of a watched stream also carries the watched word's probability."""
 
-    With `watch`, the generator records in `watched_probability` how likely
-    the first token was to begin that word (e.g. NOT_FOUND), and never lets
-    the model write it: the caller decides from the probability.
+    text: str
+    watched_probability: float | None = None
+
+
+class Generator(Protocol):
+    """Streams a chat answer as `Piece`s.
+
+    With `watch`, the first piece carries how likely the first token was to
+    begin that word (e.g. NOT_FOUND), and the model is never let to write
+    it: the caller decides from the probability.
     """
 
     name: str
-    watched_probability: float | None
 
     def stream(
         self, messages: list[dict], max_tokens: int, temperature: float, watch: str | None = None
-    ) -> Iterator[str]: ...
+    ) -> Iterator[Piece]: ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -65,7 +73,6 @@ class LlamaGenerator:
         self.n_ctx = n_ctx
         self.path = path
         self.flash_attn = flash_attn
-        self.watched_probability = None
 
     def prime(self, system_prompt: str, cache_dir: Path) -> str:
         """Put the KV state of the chat prefix that every prompt shares into the context.
@@ -152,8 +159,8 @@ class LlamaGenerator:
 
     def stream(
         self, messages: list[dict], max_tokens: int, temperature: float, watch: str | None = None
-    ) -> Iterator[str]:
-        self.watched_probability = None
+    ) -> Iterator[Piece]:
+        watched: list[float] = []  # filled by the logits processor at the first token
         processors = None
         if watch:
             import numpy as np
@@ -162,13 +169,14 @@ class LlamaGenerator:
             banned = self._first_token_ids(watch)
 
             def watch_and_ban(_input_ids, scores):
-                if self.watched_probability is None:
+                if not watched:
                     shifted = np.exp(scores - scores.max())
-                    self.watched_probability = float(shifted[banned].sum() / shifted.sum())
+                    watched.append(float(shifted[banned].sum() / shifted.sum()))
                 scores[banned] = -np.inf
                 return scores
 
             processors = LogitsProcessorList([watch_and_ban])
+        first = True
         for part in self.llm.create_chat_completion(
             messages=messages,
             max_tokens=max_tokens,
@@ -179,7 +187,8 @@ class LlamaGenerator:
         ):
             text = part["choices"][0]["delta"].get("content")
             if text:
-                yield text
+                yield Piece(text, watched[0] if first and watched else None)
+                first = False
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -195,7 +204,7 @@ def load_generator(settings, system_prompt: str | None = None) -> Generator:
         settings.n_ctx,
         settings.threads,
         settings.n_batch,
-        bool(settings.flash_attn),
+        settings.flash_attn,
     )
     if system_prompt:
         generator.prime(system_prompt, Path(settings.models_dir) / "kv")

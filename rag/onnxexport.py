@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-ONNX_FILE = Path("onnx") / "model.onnx"
+from .embed import OnnxEmbedder, SentenceTransformerEmbedder
+from .models import ONNX_FILE
+
 INT8_FILE = Path("onnx") / "model_qint8.onnx"
 
 
@@ -68,8 +70,6 @@ def export_onnx(folder: Path, texts: dict[str, list[str]], int8: bool = False) -
 
 
 def compare_with_torch(folder: Path, model_file: Path, texts: dict[str, list[str]]) -> dict:
-    from .embed import OnnxEmbedder, SentenceTransformerEmbedder
-
     onnx = OnnxEmbedder(folder, model_file, name="onnx")
     reference = SentenceTransformerEmbedder(folder)
     report = {}

@@ -1,6 +1,6 @@
 """The loaded pieces an answer needs, loaded once and shared.
 
-`Pipeline.load` checks the model files, loads the embedder, the index and
+`Pipeline.load` checks the model files, loads the index, the embedder and
 the chat model; `ask_stream` answers one question at a time (a lock guards
 the single llama.cpp context, so concurrent callers queue). Chat models are
 cached by name, so switching back and forth does not reload them.
@@ -12,8 +12,21 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .answer import Answer, ask_stream
+from .answer import STEPS, Answer, Steps, ask_stream
 from .settings import Settings
+
+
+def load_search(settings: Settings) -> tuple[object, object]:
+    """The embedder and the index; the index (cheap, and the likelier to need a rebuild) is checked first."""
+    from .embed import load_embedder
+    from .models import embedder_path
+    from .store import check_dimension, load_index
+
+    index = load_index(settings, settings.embedder)
+    embedder_path(settings)
+    embedder = load_embedder(settings)
+    check_dimension(index, embedder)
+    return embedder, index
 
 
 @dataclass
@@ -23,17 +36,15 @@ class Pipeline:
     index: object
     generators: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    steps: Steps = STEPS
 
     @classmethod
     def load(cls, settings: Settings) -> Pipeline:
-        from .embed import load_embedder
-        from .models import chat_model_path, embedder_path
-        from .store import load_index
+        from .models import chat_model_path
 
         chat_model_path(settings)  # a clear error before anything heavy loads
-        embedder_path(settings)
-        embedder = load_embedder(settings)
-        pipeline = cls(settings, embedder, load_index(settings, embedder.name, embedder.dim))
+        embedder, index = load_search(settings)
+        pipeline = cls(settings, embedder, index)
         pipeline.generator(settings)
         return pipeline
 
@@ -52,4 +63,4 @@ class Pipeline:
         settings = settings or self.settings
         with self.lock:
             generator = self.generator(settings)
-            yield from ask_stream(question, self.index, self.embedder, generator, settings, history)
+            yield from ask_stream(question, self.index, self.embedder, generator, settings, history, self.steps)

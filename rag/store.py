@@ -218,6 +218,14 @@ def load_index(settings, embedder_name: str, dim: int | None = None) -> Index:
     )
 
 
+def check_dimension(index: Index, embedder) -> None:
+    """The index's vectors must have the embedder's dimension (checked once the embedder is loaded)."""
+    if index.manifest.get("dim") != embedder.dim:
+        raise RagError(
+            f"the index holds {index.manifest.get('dim')}-dimensional vectors, the embedder makes {embedder.dim}; {REBUILD}"
+        )
+
+
 def index_is_current(settings, embedder_name: str) -> bool:
     try:
         manifest = json.loads((Path(settings.index_dir) / "manifest.json").read_text())

@@ -7,6 +7,7 @@ replays a scripted answer piece by piece, like a streaming model.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -44,13 +45,13 @@ class FakeGenerator:
         self.piece_size = piece_size
         self.messages = None
         self.refusal_score = refusal_score
-        self.watched_probability = None
 
     def stream(self, messages, max_tokens, temperature, watch=None):
+        from rag.generate import Piece
+
         self.messages = messages
-        self.watched_probability = self.refusal_score if watch else None
         for i in range(0, len(self.answer), self.piece_size):
-            yield self.answer[i : i + self.piece_size]
+            yield Piece(self.answer[i : i + self.piece_size], self.refusal_score if watch and i == 0 else None)
 
     def count_tokens(self, text):
         return max(1, len(text) // 2)
@@ -75,5 +76,37 @@ def fake_index(fake_settings):
     return build_index(fake_settings, FakeEmbedder())
 
 
+@functools.cache
 def dev_questions() -> dict[str, dict]:
+    """The seed's dev questions (../shared/eval/dev.jsonl); only end-to-end tests use them."""
+    if not DEV.exists():
+        pytest.fail(f"{DEV} is missing: the end-to-end tests read the eval questions from ../shared")
     return {q["id"]: q for q in map(json.loads, DEV.read_text().splitlines())}
+
+
+class FakePipeline:
+    """What the UI and the batch runner need of rag.pipeline.Pipeline, over the fake embedder and generator.
+
+    `answer` is the scripted model text; a question in `fail_on` raises RagError ("interrupt": KeyboardInterrupt).
+    """
+
+    def __init__(self, settings, index, answer: str = "27ワットです[1]。", fail_on=()):
+        import threading
+
+        self.settings, self.index, self.answer, self.fail_on = settings, index, answer, set(fail_on)
+        self.lock = threading.Lock()
+        self.asked: list[str] = []
+        self.seen_history = None
+
+    def ask_stream(self, question, history=None, settings=None):
+        from rag.answer import ask_stream
+        from rag.errors import RagError
+
+        self.asked.append(question)
+        self.seen_history = history
+        if question in self.fail_on:
+            raise KeyboardInterrupt if question == "interrupt" else RagError(f"cannot answer {question}")
+        with self.lock:
+            yield from ask_stream(
+                question, self.index, FakeEmbedder(), FakeGenerator(self.answer), settings or self.settings, history
+            )

@@ -2,22 +2,10 @@ import json
 
 import pytest
 
-from rag.answer import ask_stream
 from rag.batch import done_ids, read_questions, run_batch, write_tables
 from rag.errors import RagError
 
-from .conftest import FakeEmbedder, FakeGenerator
-
-
-class FakePipeline:
-    def __init__(self, settings, index, fail_on=()):
-        self.settings, self.index, self.fail_on, self.asked = settings, index, set(fail_on), []
-
-    def ask_stream(self, question, history=None, settings=None):
-        self.asked.append(question)
-        if question in self.fail_on:
-            raise KeyboardInterrupt if question == "interrupt" else RagError("boom")
-        yield from ask_stream(question, self.index, FakeEmbedder(), FakeGenerator("27ワットです[1]。"), self.settings)
+from .conftest import FakePipeline
 
 
 def test_three_input_formats_and_bad_lines(tmp_path):
@@ -64,7 +52,7 @@ def test_failures_are_reported_and_the_rest_goes_on(tmp_path, fake_settings, fak
     summary = run_batch(
         FakePipeline(fake_settings, fake_index, fail_on={"bad"}), questions, tmp_path / "o.jsonl", log=messages.append
     )
-    assert summary["failed"] == 1 and summary["failures"] == ["line 1 (line-1): boom"]
+    assert summary["failed"] == 1 and summary["failures"] == ["line 1 (line-1): cannot answer bad"]
     assert done_ids(tmp_path / "o.jsonl") == {"line-2"}
     write_tables(tmp_path / "o.jsonl", tmp_path / "o.csv", tmp_path / "o.md")
     assert (tmp_path / "o.csv").read_text().startswith("id,question,answer,refused,citations")

@@ -110,7 +110,8 @@ def test_an_unsupported_answer_gets_a_second_chance_with_the_next_passages(fake_
     items = list(ask_stream("Stargateの投資額は？", fake_index, FakeEmbedder(), generator, fake_settings))
     answer, streamed = items[-1], "".join(items[:-1])
     assert len(generator.prompts) == 2
-    first_ids = {h.chunk.id for h in answer.hits}
+    first_ids = {h.chunk.id for h in answer.attempts[0].hits}
+    assert answer.hits is answer.attempts[1].hits  # the answer's passages and hits come from the attempt that answered
     assert first_ids.isdisjoint(c for p in answer.passages for c in p.chunk_ids)  # the next passages, not the same
     assert READING_FURTHER["ja"] in streamed and streamed.startswith("投資額は9兆")
     assert not answer.refused and answer.answer.split("[")[0] in generator.prompts[1] and answer.citations

@@ -74,6 +74,7 @@ def test_missing_index_exit_1(tmp_path):
     assert "rag index build" in result.stderr
 
 
+@pytest.mark.e2e  # the real embedder and the set-up's index
 def test_corrupted_index_exit_1_and_is_left_alone(index_copy):
     damaged = index_copy.parent / "damaged"
     shutil.copytree(index_copy, damaged)
@@ -85,12 +86,14 @@ def test_corrupted_index_exit_1_and_is_left_alone(index_copy):
     assert {p.name: p.read_bytes() for p in damaged.iterdir()} == before
 
 
+@pytest.mark.e2e  # the real embedder and the set-up's index
 def test_stale_index_says_what_to_rebuild(index_copy):
     result = run("retrieve", "What is Stargate?", "--index-dir", str(index_copy), "--chunk-chars", "500")
     assert_one_line_error(result, 1)
     assert "chunked" in result.stderr and "rag index build" in result.stderr
 
 
+@pytest.mark.e2e  # the real embedder and the set-up's index
 def test_retrieve_json_shape(index_copy):
     result = run(
         "retrieve", "Where does the name Stargate come from?", "-k", "5", "--json", "--index-dir", str(index_copy)

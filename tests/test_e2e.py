@@ -21,7 +21,6 @@ from rag.lang import REFUSALS
 from .conftest import SEED, dev_questions
 
 pytestmark = pytest.mark.e2e
-QUESTIONS = dev_questions()
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +43,13 @@ def pipeline(tmp_path_factory):
 
 def answer(pipeline, qid) -> tuple[Answer, str]:
     settings, index, embedder, generator = pipeline
-    items = list(ask_stream(QUESTIONS[qid]["question"], index, embedder, generator, settings))
+    items = list(ask_stream(dev_questions()[qid]["question"], index, embedder, generator, settings))
     return items[-1], "".join(items[:-1])
 
 
 @pytest.mark.parametrize("qid", ["dev-01", "dev-06", "dev-13", "dev-28"])  # dev-28: English, two Japanese figures
 def test_answerable_question_has_key_facts_and_cites_the_evidence(pipeline, qid):
-    item = QUESTIONS[qid]
+    item = dev_questions()[qid]
     result, streamed = answer(pipeline, qid)
     assert not result.refused, (result.answer, result.streamed, result.claims)
     assert streamed == result.streamed
@@ -83,7 +82,7 @@ def test_retrieval_finds_the_evidence_across_languages(pipeline):
     from rag.evaluate import retrieval_report
 
     settings, index, embedder, _ = pipeline
-    report = retrieval_report(list(QUESTIONS.values()), index, embedder, settings)
+    report = retrieval_report(list(dev_questions().values()), index, embedder, settings)
     assert report["recall_at_5"] >= 0.96, report["misses_at_5"]
     assert report["recall_at_3"] >= 0.9
     assert all(group["recall_at_5"] >= 0.85 for group in report["by_lang"].values()), report["by_lang"]
@@ -106,7 +105,7 @@ def test_follow_up_questions_find_their_evidence(pipeline):
 
 def test_rag_ask_json_command():
     rag = str(Path(sys.executable).parent / "rag")
-    question = QUESTIONS["dev-07"]["question"]
+    question = dev_questions()["dev-07"]["question"]
     result = subprocess.run(
         [rag, "ask", question, "--json"],
         capture_output=True,
@@ -180,7 +179,7 @@ def test_short_eval_stays_above_its_floors(pipeline, tmp_path):
     from rag.report import write_report
 
     settings, index, embedder, generator = pipeline
-    items = [QUESTIONS[qid] for qid in SHORT_EVAL]
+    items = [dev_questions()[qid] for qid in SHORT_EVAL]
     results, summary = run_eval(items, index, embedder, generator, settings, progress=False)
     written = write_report(tmp_path, results, summary)
     assert {"report.json", "report.md", "report.html", "metrics.png", "latency.png"} <= set(written)
@@ -206,7 +205,7 @@ def test_claim_check_agrees_with_a_human_reading(pipeline):
     ]
     agree = wrongly_rejected = 0
     for label in labels:
-        question = QUESTIONS[label["id"]]["question"]
+        question = dev_questions()[label["id"]]["question"]
         passages = assemble(retrieve(index, embedder, question, settings.top_k, settings.lexical_weight), index)
         [check] = check_claims([(label["claim"], [])], passages, index.transcripts, embedder, question, index.aliases)
         agree += check.supported == label["supported"]
@@ -219,7 +218,7 @@ def test_system_prompt_state_from_disk_gives_the_same_answer(pipeline, tmp_path)
     from rag.answer import SYSTEM_PROMPT
 
     settings, index, embedder, generator = pipeline
-    question = QUESTIONS["dev-06"]["question"]
+    question = dev_questions()["dev-06"]["question"]
     assert generator.prime(SYSTEM_PROMPT, tmp_path) == "saved"  # evaluated here, then saved
     evaluated = list(ask_stream(question, index, embedder, generator, settings))[-1]
     assert generator.prime(SYSTEM_PROMPT, tmp_path) == "loaded"

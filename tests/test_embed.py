@@ -31,7 +31,7 @@ def test_auto_uses_the_onnx_export_when_the_folder_has_one(folder):
 def test_asking_for_a_missing_or_unknown_backend_says_what_to_do(folder):
     with pytest.raises(UsageError, match="rag models prepare"):
         embed.load_embedder(Settings.load(embedder=str(folder), embed_backend="onnx"))
-    with pytest.raises(UsageError, match="auto, onnx or torch"):
+    with pytest.raises(UsageError, match="one of auto, onnx, torch"):
         embed.load_embedder(Settings.load(embedder=str(folder), embed_backend="tensorrt"))
 
 

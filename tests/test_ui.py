@@ -1,32 +1,10 @@
 """UI callbacks and rendering, with the fake embedder and generator (no browser)."""
 
-import threading
-
-from rag.answer import ask_stream
 from rag.ingest import Transcript
 from ui.app import history_turns, respond
 from ui.render import anchor_id, render_answer, render_transcript
 
-from .conftest import FakeEmbedder, FakeGenerator
-
-
-class FakePipeline:
-    def __init__(self, settings, index, answer_text):
-        self.settings, self.index, self.answer_text = settings, index, answer_text
-        self.lock = threading.Lock()
-        self.seen_history = None
-
-    def ask_stream(self, question, history=None, settings=None):
-        self.seen_history = history
-        with self.lock:
-            yield from ask_stream(
-                question,
-                self.index,
-                FakeEmbedder(),
-                FakeGenerator(self.answer_text),
-                settings or self.settings,
-                history,
-            )
+from .conftest import FakePipeline
 
 
 def run(pipeline, question, messages=(), quotes=()):

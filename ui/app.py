@@ -12,12 +12,12 @@ on one lock. Callbacks turn every error into a chat message.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import gradio as gr
 
 from rag.answer import Answer, check_question
 from rag.errors import RagError
+from rag.followup import parse_history
 from rag.models import CHAT_MODELS
 
 from .render import CSS, render_answer, render_transcript
@@ -31,25 +31,19 @@ EXAMPLES = [
 ]
 
 
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: str
-
-
 def history_turns(messages: list[dict]) -> list[dict]:
-    """Earlier {"question", "answer"} turns from the chat's messages (the last user message excluded)."""
-    turns: list[dict] = []
+    """Earlier {"question", "answer"} turns from the chat's messages, answers without their Sources block."""
+    plain = []
     for message in messages:
         content = message.get("content")
         if isinstance(content, list):  # Gradio may hand back [{"type": "text", "text": ...}]
             content = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
         content = str(content or "")
-        if message.get("role") == "user":
-            turns.append({"question": content, "answer": ""})
-        elif message.get("role") == "assistant" and turns:
-            turns[-1]["answer"] = content.split("<details", 1)[0].strip()
-    return turns
+        if message.get("role") == "assistant":
+            content = content.split("<details", 1)[0].strip()
+        if message.get("role") in ("user", "assistant"):
+            plain.append({"role": message["role"], "content": content})
+    return parse_history(plain, "the chat")
 
 
 def respond(
