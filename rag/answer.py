@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from .claims import ClaimCheck, check_claims
 from .context import Passage, assemble
@@ -32,6 +32,7 @@ from .errors import RagError
 from .ingest import split_sentences
 from .lang import LANGUAGE_NAMES, READING_FURTHER, REFUSALS, detect_language
 from .markers import BRACKET_VARIANTS, CITATION, LEADING_CITATIONS, parse_citations
+from .moments import deep_link, time_label
 from .numbers import rescale_japanese_numbers
 from .retrieve import Hit, retrieve_in_context
 
@@ -62,6 +63,13 @@ class Citation:
     position: float  # where the passage starts in the video, 0..1
     supported: bool = True  # the claim check verified it (unsupported claims are never cited)
     score: float = 0.0  # best similarity or overlap between the claims and the passage
+    title: str = ""  # the video's title
+    start_time: float | None = None  # the passage's span in the video, seconds (None: untimed text)
+    end_time: float | None = None
+    quote_start_time: float | None = None  # the quote's span in the video
+    quote_end_time: float | None = None
+    time: str = ""  # "12:34", where the quote starts
+    url: str = ""  # the video at that moment, when the transcript's sidecar gives its address
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class Answer:
     claims: list[ClaimCheck] = field(default_factory=list)  # every attempt's, in order
     streamed: str = ""  # the text as the model streamed it, before the claim check
     attempts: tuple = ()  # every Attempt, in order; hits, passages and citations come from one of them
+    translation: str = ""  # the question in the library's language, when retrieval searched with it
 
     @property
     def removed_claims(self) -> list[ClaimCheck]:
@@ -89,6 +98,7 @@ class Answer:
         return {
             "question": self.question,
             "searched_for": self.searched_for or self.question,
+            "translation": self.translation,
             "answer": self.answer,
             "refused": self.refused,
             "language": self.language,
@@ -108,6 +118,8 @@ class Answer:
                     "start": p.start,
                     "end": p.end,
                     "position": round(p.position, 3),
+                    "start_time": p.start_time,
+                    "end_time": p.end_time,
                 }
                 for n, p in enumerate(self.passages, start=1)
             ],
@@ -219,6 +231,13 @@ def finalize(raw: str, passages: list[Passage], index, embedder, question: str):
                 position=round(passage.position, 3),
                 supported=True,
                 score=round(max(c.score for c in kept if c.support == n), 3),
+                title=transcript.title,
+                start_time=passage.start_time,
+                end_time=passage.end_time,
+                quote_start_time=quote.start_time,
+                quote_end_time=quote.end_time,
+                time=time_label(quote.start_time),
+                url=deep_link(transcript.url, quote.start_time),
             )
         )
     return text, citations, checks
@@ -282,6 +301,8 @@ class Query:
     language: str
     searched: str  # the question, with the previous exchange when it follows one (rag.followup)
     notes: tuple[str, ...] = ()  # prompt notes: the previous exchange, alias spellings
+    videos: frozenset[str] = frozenset()  # search only these transcripts; empty: the whole library
+    translation: str = ""  # the question in the library's language, for searching (rag.translate)
 
 
 @dataclass(frozen=True)
@@ -313,10 +334,30 @@ class Attempt:
         return self.checked is None or not self.checked.answer
 
 
+def translate_step(query: Query, index, generator, settings) -> Query:
+    """The query with its translation into the library's language, when the question is in another one."""
+    from .translate import translate
+
+    target = getattr(index, "language", "") or query.language
+    if not settings.translate_questions or generator is None or target == query.language:
+        return query
+    return replace(query, translation=translate(generator, query.question, target))
+
+
 def retrieve_step(query: Query, index, embedder, settings, exclude: frozenset[str] = frozenset()) -> list[Hit]:
-    """The top_k hits for the query, leaving out chunks already read (a second chance reads the next ones)."""
+    """The top_k hits for the query (and its translation), leaving out chunks already read (a second chance
+    reads the next ones)."""
     depth = settings.top_k + (settings.top_k if exclude else 0)
-    hits = retrieve_in_context(index, embedder, query.question, query.searched, depth, settings.lexical_weight)
+    extra = f" {query.translation}" if query.translation else ""
+    hits = retrieve_in_context(
+        index,
+        embedder,
+        query.question + extra,
+        query.searched + extra,
+        depth,
+        settings.lexical_weight,
+        query.videos,
+    )
     return [h for h in hits if h.chunk.id not in exclude][: settings.top_k]
 
 
@@ -359,6 +400,7 @@ def check_step(text: str, passages: list[Passage], index, embedder, query: Query
 class Steps:
     """The answer pipeline, one replaceable function per step (`dataclasses.replace(STEPS, prompt=...)`).
 
+    translate(query, index, generator, settings) -> query (with a translation for searching)
     retrieve(query, index, embedder, settings, exclude) -> hits
     passages(hits, index, settings) -> passages
     prompt(query, passages) -> chat messages
@@ -366,6 +408,7 @@ class Steps:
     check(model text, passages, index, embedder, query) -> Checked
     """
 
+    translate: Callable = translate_step
     retrieve: Callable = retrieve_step
     passages: Callable = passages_step
     prompt: Callable = prompt_step
@@ -376,7 +419,9 @@ class Steps:
 STEPS = Steps()
 
 
-def make_query(question: str, index, settings, history: list[dict] | None = None) -> Query:
+def make_query(
+    question: str, index, settings, history: list[dict] | None = None, videos: frozenset[str] = frozenset()
+) -> Query:
     from .followup import contextual_query, previous_exchange_note
     from .glossary import alias_notes
 
@@ -384,11 +429,18 @@ def make_query(question: str, index, settings, history: list[dict] | None = None
     history = history or []
     searched = contextual_query(question, history)
     notes = previous_exchange_note(history) + alias_notes(searched, index.aliases)
-    return Query(question, detect_language(question), searched, tuple(notes))
+    return Query(question, detect_language(question), searched, tuple(notes), frozenset(videos))
 
 
 def ask_stream(
-    question: str, index, embedder, generator, settings, history: list[dict] | None = None, steps: Steps = STEPS
+    question: str,
+    index,
+    embedder,
+    generator,
+    settings,
+    history: list[dict] | None = None,
+    steps: Steps = STEPS,
+    videos: frozenset[str] = frozenset(),
 ) -> Iterator[str | Answer]:
     """Yield the answer's text pieces as they are generated, then the final Answer.
 
@@ -398,7 +450,8 @@ def ask_stream(
     from .models import refusal_threshold
 
     started = time.perf_counter()
-    query = make_query(question, index, settings, history)
+    query = steps.translate(make_query(question, index, settings, history, videos), index, generator, settings)
+    translated = time.perf_counter()
     language = query.language
     threshold = refusal_threshold(settings)
     attempts: list[Attempt] = []
@@ -429,14 +482,14 @@ def ask_stream(
         hits, passages = further, steps.passages(further, index, settings)  # a second chance with the next passages
         yield f"\n{READING_FURTHER[language]}\n"
     finished = time.perf_counter()
-    yield compose(query, attempts, generator, started, retrieved, finished)
+    yield compose(query, attempts, generator, (started, translated, retrieved, finished))
 
 
-def compose(
-    query: Query, attempts: list[Attempt], generator, started: float, retrieved: float, finished: float
-) -> Answer:
+def compose(query: Query, attempts: list[Attempt], generator, clock: tuple[float, float, float, float]) -> Answer:
     """The Answer: the supported attempt's text, passages and citations; for a refusal, the first attempt's
-    passages (the closest). Every attempt's claims are listed, so a rejected first attempt shows as removed."""
+    passages (the closest). Every attempt's claims are listed, so a rejected first attempt shows as removed.
+    `clock`: when the question came, was translated, had its passages, and was answered (perf_counter)."""
+    started, translated, retrieved, finished = clock
     chosen = next((a for a in attempts if not a.refused), attempts[0])
     refused = chosen.refused
     raws = [a.generation.text for a in attempts]
@@ -444,7 +497,8 @@ def compose(
     tokens = sum(generator.count_tokens(r) for r in raws if r)
     decode_seconds = finished - (first_token_at or finished)
     timings = {
-        "retrieve_ms": round((retrieved - started) * 1000, 1),
+        "translate_ms": round((translated - started) * 1000, 1),
+        "retrieve_ms": round((retrieved - translated) * 1000, 1),
         "ttft_ms": round(((first_token_at or finished) - started) * 1000, 1),  # from the question: retrieval included
         "total_ms": round((time.perf_counter() - started) * 1000, 1),
         "tokens": tokens,
@@ -465,13 +519,21 @@ def compose(
         claims=[c for a in attempts if a.checked for c in a.checked.claims],
         streamed=f"\n{READING_FURTHER[query.language]}\n".join(raws).strip(),
         attempts=tuple(attempts),
+        translation=query.translation,
     )
 
 
 def ask(
-    question: str, index, embedder, generator, settings, history: list[dict] | None = None, steps: Steps = STEPS
+    question: str,
+    index,
+    embedder,
+    generator,
+    settings,
+    history: list[dict] | None = None,
+    steps: Steps = STEPS,
+    videos: frozenset[str] = frozenset(),
 ) -> Answer:
-    for item in ask_stream(question, index, embedder, generator, settings, history, steps):
+    for item in ask_stream(question, index, embedder, generator, settings, history, steps, videos):
         if isinstance(item, Answer):
             return item
     raise AssertionError("ask_stream ended without an Answer")

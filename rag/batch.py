@@ -100,7 +100,9 @@ def _progress(done: int, total: int, started: float, label: str) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {elapsed:.0f}s elapsed, ETA {eta:.0f}s  {label}"
 
 
-def run_batch(pipeline, questions: list[Question], output: Path, log=None) -> dict:
+def run_batch(
+    pipeline, questions: list[Question], output: Path, log=None, videos: frozenset[str] = frozenset()
+) -> dict:
     """Answer the questions not yet in output, appending one flushed line each; return a summary."""
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     from .answer import Answer
@@ -128,7 +130,7 @@ def run_batch(pipeline, questions: list[Question], output: Path, log=None) -> di
         for number, q in enumerate(todo, start=1):
             try:
                 answer = None
-                for item in pipeline.ask_stream(q.question):
+                for item in pipeline.ask_stream(q.question, videos=videos):
                     if isinstance(item, Answer):
                         answer = item
                 record = {

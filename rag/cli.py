@@ -38,40 +38,121 @@ def cmd_models_prepare(args) -> int:
     return 0
 
 
-def cmd_index_build(args) -> int:
+def load_embedder_for(settings):
     from .embed import load_embedder
     from .models import embedder_path
-    from .store import build_index, index_is_current
+
+    embedder_path(settings)  # a clear error before any heavy import
+    return load_embedder(settings)
+
+
+def cmd_index_build(args) -> int:
+    from .store import index_is_current, sync_index
 
     settings = from_args(args)
     if not args.force and index_is_current(settings, settings.embedder):
         log(f"the index in {settings.index_dir} is up to date (use --force to rebuild)")
         return 0
-    embedder_path(settings)
     started = time.perf_counter()
-    embedder = load_embedder(settings)
-    index = build_index(settings, embedder, log=log)
+    manifest = sync_index(settings, load_embedder_for(settings), force=args.force, log=log)
     seconds = time.perf_counter() - started
-    log(f"index built in {seconds:.1f} s: {len(index.chunks)} chunks in {settings.index_dir}")
+    log(
+        f"index ready in {seconds:.1f} s: {manifest['chunks']} chunks from {len(manifest['transcripts'])} transcript(s) in {settings.index_dir}"
+    )
     if args.json:
-        print(json.dumps({**index.manifest, "build_seconds": round(seconds, 2)}, ensure_ascii=False))
+        print(json.dumps({**manifest, "build_seconds": round(seconds, 2)}, ensure_ascii=False))
     return 0
 
 
-def cmd_retrieve(args) -> int:
-    from .answer import check_question
-    from .pipeline import load_search
-    from .retrieve import retrieve
+def cmd_add(args) -> int:
+    from .library import add_files
 
     settings = from_args(args)
-    question = check_question(args.question, settings.max_question_chars)
+    started = time.perf_counter()
+    names = add_files(settings, load_embedder_for(settings), [Path(p) for p in args.files], log=log)
+    log(f"added {len(names)} transcript(s) to {settings.sources} in {time.perf_counter() - started:.1f} s")
+    if args.json:
+        print(json.dumps({"added": names, "seconds": round(time.perf_counter() - started, 2)}, ensure_ascii=False))
+    return 0
+
+
+def cmd_remove(args) -> int:
+    from .library import remove_transcripts
+    from .store import load_index
+
+    settings = from_args(args)
+    try:
+        indexed = list(load_index(settings, settings.embedder).transcripts)
+    except RagError:
+        indexed = []
+    removed = remove_transcripts(settings, load_embedder_for(settings), args.names, indexed, log=log)
+    log(f"removed {', '.join(removed)} from {settings.sources} and the index")
+    if args.json:
+        print(json.dumps({"removed": removed}, ensure_ascii=False))
+    return 0
+
+
+def cmd_list(args) -> int:
+    from .library import describe
+    from .moments import time_label
+    from .store import load_index
+
+    settings = from_args(args)
+    index = load_index(settings, settings.embedder)
+    entries = describe(index)
+    warn_if_stale(index)
+    if args.json:
+        print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=1))
+        return 0
+    for e in entries:
+        duration = time_label(e.duration) or "untimed"
+        print(f"{e.name}\t{e.title}\t{duration}\t{e.chunks} chunks\t{e.format}")
+    log(f"{len(entries)} transcript(s), {sum(e.chunks for e in entries)} chunks")
+    return 0
+
+
+def warn_if_stale(index) -> None:
+    if index.stale:
+        log(f"warning: {index.stale}")
+
+
+def load_videos(index, args) -> frozenset[str]:
+    from .library import resolve_videos
+
+    return resolve_videos(index, getattr(args, "video", None))
+
+
+def moment(chunk_or_citation, title: str) -> str:
+    """'Title — 12:34', or 'Title — at 18%' for untimed text."""
+    from .moments import time_label
+
+    label = time_label(chunk_or_citation.start_time)
+    return f"{title} — {label}" if label else f"{title} — at {chunk_or_citation.position:.0%}"
+
+
+def cmd_retrieve(args) -> int:
+    from .answer import STEPS, make_query
+    from .pipeline import load_search
+
+    settings = from_args(args)
     embedder, index = load_search(settings)
-    hits = retrieve(index, embedder, question, settings.top_k, settings.lexical_weight)
+    warn_if_stale(index)
+    query = make_query(args.question, index, settings, videos=load_videos(index, args))
+    generator = None
+    if settings.translate_questions and query.language != index.language:
+        from .answer import SYSTEM_PROMPT
+        from .generate import load_generator
+
+        generator = load_generator(settings, SYSTEM_PROMPT)
+    hits = STEPS.retrieve(STEPS.translate(query, index, generator, settings), index, embedder, settings)
     if args.json:
         print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
     else:
         for hit in hits:
-            print(f"{hit.rank}. {hit.chunk.id}  score {hit.score:.3f}\n   {hit.chunk.text}\n")
+            title = index.transcript_of(hit.chunk).title
+            print(
+                f"{hit.rank}. {moment(hit.chunk, title)}  ({hit.chunk.id}, score {hit.score:.3f})\n   {hit.chunk.text}\n"
+            )
     return 0
 
 
@@ -87,8 +168,10 @@ def cmd_ask(args) -> int:
 
         history = read_history(args.history)
     pipeline = Pipeline.load(settings)
+    warn_if_stale(pipeline.index)
+    videos = load_videos(pipeline.index, args)
     answer = None
-    for item in pipeline.ask_stream(question, history):
+    for item in pipeline.ask_stream(question, history, videos=videos):
         if isinstance(item, Answer):
             answer = item
         elif not args.json:
@@ -109,11 +192,14 @@ def cmd_ask(args) -> int:
     if answer.refused:
         print("\nClosest passages:" if answer.language != "ja" else "\n最も近い箇所:")
         for hit in answer.hits[:3]:
-            print(f"  - {hit.chunk.text[:120]}…  ({hit.chunk.id}, {hit.chunk.position:.0%})")
+            title = pipeline.index.transcript_of(hit.chunk).title
+            print(f"  - {moment(hit.chunk, title)}: {hit.chunk.text[:120]}…")
     else:
         print()
         for c in answer.citations:
-            print(f"[{c.n}] {c.chunk_id} — at {c.position:.0%} of the video, characters {c.quote_start}–{c.quote_end}")
+            link = f"  {c.url}" if c.url else ""
+            label = f"{c.title} — {c.time}" if c.time else f"{c.title} — at {c.position:.0%}"
+            print(f"[{c.n}] {label}{link}")
             print(f"    “{c.quote}”")
     t = answer.timings
     log(
@@ -123,7 +209,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import read_eval_file, run_eval
+    from .evaluate import read_eval_file, run_eval, split_items
     from .pipeline import Pipeline
 
     if args.compare:
@@ -141,7 +227,7 @@ def cmd_eval(args) -> int:
             exit_code=2,
         )
     settings = from_args(args)
-    items = read_eval_file(args.file)
+    items = split_items(read_eval_file(args.file), args.split)
     if args.limit:
         items = items[: args.limit]
     if args.answers:
@@ -152,31 +238,35 @@ def cmd_eval(args) -> int:
             from .report import write_report
 
             log(f"wrote {', '.join(write_report(args.out, results, summary))} in {args.out}")
-        print(
-            json.dumps(summary, ensure_ascii=False, indent=1)
-            if args.json
-            else "\n".join(f"{k:24} {v}" for k, v in summary.items() if not k.startswith("by_"))
-        )
+        print(json.dumps(summary, ensure_ascii=False, indent=1) if args.json else summary_text(summary))
         return 0
     if args.retrieval:
         from .evaluate import retrieval_report
         from .pipeline import load_search
 
         embedder, index = load_search(settings)
-        retrieval_report(items[:2], index, embedder, settings)  # warm up
-        report = retrieval_report(items, index, embedder, settings)
+        generator = None
+        if settings.translate_questions:  # questions in another language than the library's are translated
+            from .answer import SYSTEM_PROMPT
+            from .generate import load_generator
+
+            generator = load_generator(settings, SYSTEM_PROMPT)
+        retrieval_report(items[:2], index, embedder, settings, generator=generator)  # warm up
+        report = retrieval_report(items, index, embedder, settings, generator=generator)
         if args.json:
             print(json.dumps(report, ensure_ascii=False, indent=1))
         else:
-            print(f"{'':10} {'n':>3} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'MRR':>6}")
+            print(f"{'':12} {'n':>3} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'MRR':>6} {'episode@5':>9}")
             rows = [("all", report)] + [(k, v) for key in ("by_lang", "by_kind") for k, v in report[key].items()]
             for name, f in rows:
                 print(
-                    f"{name:10} {f['questions']:>3} {f['recall_at_1']:>6} {f['recall_at_3']:>6} {f['recall_at_5']:>6} {f['mrr']:>6}"
+                    f"{name:12} {f['questions']:>3} {f['recall_at_1']:>6} {f['recall_at_3']:>6} {f['recall_at_5']:>6}"
+                    f" {f['mrr']:>6} {f['episode_at_5']:>9}"
                 )
             print(f"p50 latency {report['latency_ms_p50']} ms; misses at 5: {report['misses_at_5']}")
         return 0
     pipeline = Pipeline.load(settings)
+    warn_if_stale(pipeline.index)
     results, summary = run_eval(items, pipeline.index, pipeline.embedder, pipeline.generator(settings), settings)
     if args.out:
         from .report import write_report
@@ -186,15 +276,34 @@ def cmd_eval(args) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
-        for key, value in summary.items():
-            if not key.startswith("by_") and key != "calibration":
-                print(f"{key:24} {value}")
+        print(summary_text(summary))
         print("calibration (threshold: key facts / false refusals / unanswerable refused):")
         for row in summary["calibration"]:
             print(
                 f"  {row['threshold']:.2f}: {row['key_fact_accuracy']:.2f} / {row['false_refusals']:.2f} / {row['refusal_accuracy']:.2f}"
             )
     return 0
+
+
+def summary_text(summary: dict) -> str:
+    """The eval summary as text: each rate with its count and 95% interval, then by language and kind."""
+    from .evaluate import describe_rate
+
+    lines = []
+    for key, value in summary.items():
+        if key in summary.get("rates", {}):
+            lines.append(f"{key:24} {describe_rate(summary['rates'][key])}")
+        elif not key.startswith("by_") and key not in ("calibration", "rates"):
+            lines.append(f"{key:24} {value}")
+    for group in ("by_lang", "by_kind"):
+        for name, figures in summary.get(group, {}).items():
+            shown = ", ".join(
+                f"{k} {describe_rate(figures['rates'][k])}"
+                for k in ("key_fact_accuracy", "false_refusals", "refusal_accuracy", "cited_evidence")
+                if figures["rates"][k]["n"]
+            )
+            lines.append(f"{group[3:]}={name}: {shown}")
+    return "\n".join(lines)
 
 
 def cmd_batch(args) -> int:
@@ -210,7 +319,8 @@ def cmd_batch(args) -> int:
     output = Path(args.output)
     log(f"{len(questions)} questions; loading the models and the index ...")
     pipeline = Pipeline.load(settings)
-    summary = run_batch(pipeline, questions, output, log=log)
+    warn_if_stale(pipeline.index)
+    summary = run_batch(pipeline, questions, output, log=log, videos=load_videos(pipeline.index, args))
     if args.csv or args.md:
         write_tables(
             output, output.with_suffix(".csv") if args.csv else None, output.with_suffix(".md") if args.md else None
@@ -248,6 +358,7 @@ def cmd_ui(args) -> int:
         log("warning: --share publishes this app through a public link")
     log("loading the models and the index ...")
     pipeline = Pipeline.load(settings)
+    warn_if_stale(pipeline.index)
     from ui.app import launch
 
     log(f"open http://{args.host}:{args.port} (Ctrl+C to stop)")
@@ -290,7 +401,29 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve = commands.add_parser("retrieve", help="show the passages that best match a question")
     retrieve.add_argument("question")
     add_common(retrieve, (PATHS, INDEX, RETRIEVAL))
+    retrieve.add_argument(
+        "--video", action="append", metavar="NAME", help="search only this video (file name, stem or title; repeatable)"
+    )
     retrieve.set_defaults(handler=cmd_retrieve)
+
+    add = commands.add_parser("add", help="add transcripts to the library and index them (only those are embedded)")
+    add.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help=".srt, .vtt, Whisper .json or .txt; a FILE.meta.json beside it is copied too",
+    )
+    add_common(add, (PATHS, INDEX))
+    add.set_defaults(handler=cmd_add)
+
+    remove = commands.add_parser("remove", help="remove transcripts from the library and the index")
+    remove.add_argument("names", nargs="+", metavar="NAME", help="file name or stem, as `rag list` shows")
+    add_common(remove, (PATHS, INDEX))
+    remove.set_defaults(handler=cmd_remove)
+
+    listing = commands.add_parser("list", help="list the library: name, title, duration, chunks, format")
+    add_common(listing, (PATHS, INDEX))
+    listing.set_defaults(handler=cmd_list)
 
     ask = commands.add_parser("ask", help="answer a question from the transcript, with citations")
     ask.add_argument("question")
@@ -300,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
         help='earlier turns, a JSON list of {"question", "answer"}: retrieval also searches with the last exchange',
     )
     add_common(ask)
+    ask.add_argument(
+        "--video", action="append", metavar="NAME", help="search only this video (file name, stem or title; repeatable)"
+    )
     ask.set_defaults(handler=cmd_ask)
     batch = commands.add_parser("batch", help="answer a file of questions into JSONL (resumable)")
     batch.add_argument(
@@ -311,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--csv", action="store_true", help="also write OUTPUT.csv, a table of the answers")
     batch.add_argument("--md", action="store_true", help="also write OUTPUT.md, a Markdown table of the answers")
     add_common(batch)
+    batch.add_argument(
+        "--video", action="append", metavar="NAME", help="search only this video (file name, stem or title; repeatable)"
+    )
     batch.set_defaults(handler=cmd_batch)
 
     ui = commands.add_parser("ui", help="chat with the transcript in the browser")
@@ -329,6 +468,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--tolerance", type=float, default=0.05, help="allowed drop of a rate before --compare calls it a regression"
     )
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument(
+        "--split",
+        choices=["all", "tune", "held-out"],
+        default="all",
+        help="a fixed half of the questions (stratified by language and answerability): tune on one, report both",
+    )
     evaluate.add_argument(
         "--answers", metavar="BATCH_OUTPUT", help="score these answers (rag batch output) instead of generating"
     )

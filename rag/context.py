@@ -4,7 +4,8 @@ Chunks overlap by a sentence, so the best hits are often neighbours: those
 that overlap or touch are merged into one passage. A passage that starts
 mid-thought (a connective or demonstrative such as "しかし", "これは", "But")
 gets the sentence before it, and one that ends without a full stop gets the
-sentence after it, while it stays within a character budget. Passages keep
+sentence after it, while it stays within a budget of weighted characters
+(rag.ingest.weighted_length). Passages keep
 transcript offsets, so citations can point into the transcript. No model is
 involved here.
 """
@@ -15,7 +16,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from .ingest import Sentence
+from .ingest import Sentence, weighted_length
 from .retrieve import Hit
 
 OPENS_MID_THOUGHT = re.compile(
@@ -36,6 +37,8 @@ class Passage:
     chunk_ids: tuple[str, ...]  # the retrieved chunks it covers, best first
     position: float  # where it starts in the video, 0..1
     rank: int  # best rank among its chunks
+    start_time: float | None = None  # seconds, for timed transcripts
+    end_time: float | None = None
 
 
 def _sentence_range(sentences: tuple[Sentence, ...], start: int, end: int) -> tuple[int, int]:
@@ -45,7 +48,7 @@ def _sentence_range(sentences: tuple[Sentence, ...], start: int, end: int) -> tu
     return first, last
 
 
-def assemble(hits: list[Hit], index, budget_chars: int = 400) -> list[Passage]:
+def assemble(hits: list[Hit], index, budget_chars: int = 1000) -> list[Passage]:
     """Merge overlapping or adjacent hits and complete thoughts at the edges; best rank first."""
     groups: list[dict] = []  # {source, first, last (sentence indices), chunk_ids, rank}
     for hit in hits:
@@ -85,8 +88,8 @@ def assemble(hits: list[Hit], index, budget_chars: int = 400) -> list[Passage]:
         sentences, text = transcript.sentences, transcript.text
         first, last = group["first"], group["last"]
 
-        def size(a, b, sentences=sentences):
-            return sentences[b].end - sentences[a].start
+        def size(a, b, sentences=sentences, text=text):
+            return weighted_length(text[sentences[a].start : sentences[b].end])
 
         if (
             first > 0
@@ -101,6 +104,7 @@ def assemble(hits: list[Hit], index, budget_chars: int = 400) -> list[Passage]:
         ):
             last += 1
         start, end = sentences[first].start, sentences[last].end
+        times = [s.end_time for s in sentences[first : last + 1] if s.end_time is not None]
         passages.append(
             Passage(
                 source=group["source"],
@@ -111,6 +115,8 @@ def assemble(hits: list[Hit], index, budget_chars: int = 400) -> list[Passage]:
                 chunk_ids=tuple(group["chunk_ids"]),
                 position=start / max(1, len(text)),
                 rank=group["rank"],
+                start_time=sentences[first].start_time,
+                end_time=max(times) if times else None,
             )
         )
     return passages

@@ -8,7 +8,9 @@ citation checker's job.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import statistics
 import sys
 import unicodedata
@@ -28,8 +30,14 @@ def covered_groups(answer: str, key_facts: list[list[str]]) -> int:
     return sum(1 for group in key_facts if any(normalize(option) in text for option in group))
 
 
+def in_source(item: dict, source: str | None) -> bool:
+    """A library question's evidence counts only from its own episode (the item's `source`, a file stem)."""
+    return not item.get("source") or (source is not None and Path(source).stem == item["source"])
+
+
 def holds_evidence(passage: str, evidence: str) -> bool:
     """A passage holds the evidence if it contains it (or either half, when a chunk boundary splits it)."""
+    passage, evidence = " ".join(passage.split()), " ".join(evidence.split())
     if evidence in passage:
         return True
     half = len(evidence) // 2
@@ -43,10 +51,29 @@ def evidence_rank(passages: list[str], evidence: list[str]) -> int | None:
     return None
 
 
-def first_retrieved_texts(record: dict) -> list[str]:
-    """The texts of the first attempt's hits (what retrieval found for the question), best first."""
+def first_retrieved_texts(record: dict, item: dict) -> list[str]:
+    """The texts of the first attempt's hits (what retrieval found for the question), best first;
+    a hit from another episode than the question's is kept as "" so ranks stay ranks."""
     attempts = record.get("attempts") or [{"retrieved": record.get("retrieved", [])}]
-    return [h["text"] for h in attempts[0]["retrieved"]]
+    return [h["text"] if in_source(item, h.get("source")) else "" for h in attempts[0]["retrieved"]]
+
+
+SPLITS = ("all", "tune", "held-out")
+
+
+def split_items(items: list[dict], split: str) -> list[dict]:
+    """A fixed half of an eval set: within each (language, answerable) group, ordered by a hash of the id,
+    every other question is "tune", the rest "held-out". Tune on one, report the other beside it."""
+    if split == "all":
+        return items
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for item in items:
+        groups[(item.get("lang"), item.get("answerable", True))].append(item)
+    chosen = set()
+    for group in groups.values():
+        ordered = sorted(group, key=lambda i: hashlib.sha256(str(i.get("id", i["question"])).encode()).hexdigest())
+        chosen |= {id(i) for n, i in enumerate(ordered) if (n % 2 == 0) == (split == "tune")}
+    return [i for i in items if id(i) in chosen]
 
 
 def read_eval_file(path: Path) -> list[dict]:
@@ -94,7 +121,7 @@ def score(item: dict, record: dict, threshold: float | None = None) -> dict:
         "model_answer": record["answer"],
         "refused": refused,
         "refusal_score": score_value,
-        "evidence_rank": evidence_rank(first_retrieved_texts(record), evidence) if answerable else None,
+        "evidence_rank": evidence_rank(first_retrieved_texts(record, item), evidence) if answerable else None,
         "answer_language_ok": detect_language(shown) == detect_language(item["question"]),
         "citations": [{"n": c["n"], "chunk_id": c["chunk_id"], "quote": c["quote"]} for c in citations],
         "claims": claims,
@@ -106,15 +133,24 @@ def score(item: dict, record: dict, threshold: float | None = None) -> dict:
         result["key_facts_ok_if_answered"] = facts_ok
         result["key_facts_ok"] = facts_ok and not refused
         result["cited_evidence"] = not refused and any(
-            holds_evidence(c["text"], e) for c in citations for e in evidence
+            holds_evidence(c["text"], e) for c in citations if in_source(item, c.get("source")) for e in evidence
         )
-        holding = {p["n"] for p in record.get("passages", []) if any(holds_evidence(p["text"], e) for e in evidence)}
+        holding = {
+            p["n"]
+            for p in record.get("passages", [])
+            if in_source(item, p.get("source")) and any(holds_evidence(p["text"], e) for e in evidence)
+        }
         cited = {c["n"] for c in citations}
         result["citation_recall"] = None if refused or not holding else len(holding & cited) / len(holding)
         result["citation_precision"] = (
             None
             if refused or not cited
-            else sum(1 for c in citations if c.get("supported") or any(holds_evidence(c["text"], e) for e in evidence))
+            else sum(
+                1
+                for c in citations
+                if c.get("supported")
+                or (in_source(item, c.get("source")) and any(holds_evidence(c["text"], e) for e in evidence))
+            )
             / len(cited)
         )
     if not refused and claims:
@@ -173,13 +209,45 @@ def calibrate(results: list[dict], thresholds=(0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.
     return rows
 
 
-def aggregate(results: list[dict]) -> dict:
-    def share(values):
-        values = list(values)
-        return round(sum(values) / len(values), 3) if values else None
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The 95% Wilson score interval of a rate k/n; None without questions."""
+    if n == 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)
 
-    answerable = [r for r in results if r["answerable"]]
-    unanswerable = [r for r in results if not r["answerable"]]
+
+RATES = {  # name: (which results count, the outcome counted)
+    "key_fact_accuracy": (lambda r: r["answerable"], lambda r: r["key_facts_ok"]),
+    "refusal_accuracy": (lambda r: not r["answerable"], lambda r: r["refused"]),
+    "false_refusals": (lambda r: r["answerable"], lambda r: r["refused"]),
+    "cited_evidence": (lambda r: r["answerable"] and not r["refused"], lambda r: r["cited_evidence"]),
+    "answer_language_match": (lambda r: not r["refused"], lambda r: r["answer_language_ok"]),
+    "retrieval_recall_at_k": (lambda r: r["answerable"], lambda r: r["evidence_rank"] is not None),
+}
+
+
+def rates(results: list[dict]) -> dict[str, dict]:
+    """Each rate with its count and 95% interval: {name: {"value", "k", "n", "ci"}}; value None without questions."""
+    out = {}
+    for name, (counted, outcome) in RATES.items():
+        group = [r for r in results if counted(r)]
+        k, n = sum(1 for r in group if outcome(r)), len(group)
+        out[name] = {"value": round(k / n, 3) if n else None, "k": k, "n": n, "ci": wilson(k, n)}
+    return out
+
+
+def describe_rate(rate: dict) -> str:
+    """'0.88 (22/25; 95% CI 0.70-0.96)', or 'n/a (no questions)'."""
+    if not rate["n"]:
+        return "n/a (no questions)"
+    low, high = rate["ci"]
+    return f"{rate['value']:.2f} ({rate['k']}/{rate['n']}; 95% CI {low:.2f}-{high:.2f})"
+
+
+def aggregate(results: list[dict]) -> dict:
     ttft = [r["timings"]["ttft_ms"] for r in results if r["timings"].get("ttft_ms") is not None]
     totals = sorted(r["timings"]["total_ms"] for r in results if r["timings"].get("total_ms") is not None)
 
@@ -188,13 +256,10 @@ def aggregate(results: list[dict]) -> dict:
         return round(sum(values) / len(values), 3) if values else None
 
     speeds = [r["timings"]["decode_tok_s"] for r in results if r["timings"].get("decode_tok_s")]
+    counted = rates(results)
     summary = {
         "questions": len(results),
-        "key_fact_accuracy": share(r["key_facts_ok"] for r in answerable),
-        "refusal_accuracy": share(r["refused"] for r in unanswerable),
-        "false_refusals": share(r["refused"] for r in answerable),
-        "cited_evidence": share(r["cited_evidence"] for r in answerable if not r["refused"]),
-        "answer_language_match": share(r["answer_language_ok"] for r in results if not r["refused"]),
+        **{name: rate["value"] for name, rate in counted.items()},
         "claims_checked": sum(len(r.get("claims", [])) for r in results),
         "claims_unsupported": sum(1 for r in results for c in r.get("claims", []) if not c["supported"]),
         "claims_re_pointed": sum(
@@ -203,48 +268,59 @@ def aggregate(results: list[dict]) -> dict:
             for c in r.get("claims", [])
             if c["supported"] and c["cited_by_model"] and c["citations"][0] not in c["cited_by_model"]
         ),
-        "retrieval_recall_at_k": share(r["evidence_rank"] is not None for r in answerable),
         "faithfulness": mean_of("faithfulness"),
         "citation_precision": mean_of("citation_precision"),
         "citation_recall": mean_of("citation_recall"),
-        "ttft_ms_median": round(statistics.median(ttft), 1) if ttft else None,
         "ttft_ms_p50": round(statistics.median(ttft), 1) if ttft else None,
         "total_ms_p50": round(statistics.median(totals), 1) if totals else None,
         "total_ms_p90": round(totals[int(0.9 * (len(totals) - 1))], 1) if totals else None,
         "decode_tok_s_median": round(statistics.median(speeds), 2) if speeds else None,
-        "total_ms_median": round(statistics.median(r["timings"]["total_ms"] for r in results), 1) if results else None,
+        "rates": counted,
     }
     for key in ("lang", "kind"):
         groups = defaultdict(list)
         for r in results:
             groups[r[key]].append(r)
         summary[f"by_{key}"] = {
-            name: {
-                "questions": len(group),
-                "key_fact_accuracy": share(r["key_facts_ok"] for r in group if r["answerable"]),
-                "refusal_accuracy": share(r["refused"] for r in group if not r["answerable"]),
-            }
+            name: {"questions": len(group), **{k: v["value"] for k, v in rates(group).items()}, "rates": rates(group)}
             for name, group in sorted(groups.items())
         }
     return summary
 
 
-def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 5) -> dict:
-    """Recall@1/3/5 and MRR of the evidence in the retrieved chunks, latency, by language and kind."""
+def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 5, steps=None, generator=None) -> dict:
+    """Recall@1/3/5 and MRR of the evidence in the retrieved chunks (from the question's episode, for
+    library questions), the right episode in the top 5, latency; by language and kind. With a generator,
+    questions are translated for searching as in answers (the latency then includes the translation)."""
     import time
 
-    from .retrieve import retrieve
+    from .answer import STEPS, make_query
+
+    steps = steps or STEPS
+    deep = settings.replace(top_k=depth)
 
     rows = []
     for item in items:
         if not item.get("answerable", True):
             continue
         started = time.perf_counter()
-        hits = retrieve(index, embedder, item["question"], depth, settings.lexical_weight)
+        query = steps.translate(make_query(item["question"], index, deep), index, generator, deep)
+        hits = steps.retrieve(query, index, embedder, deep)
         elapsed = (time.perf_counter() - started) * 1000
-        rank = evidence_rank([h.chunk.text for h in hits], item.get("evidence", []))
+        texts = [h.chunk.text if in_source(item, h.chunk.source) else "" for h in hits]
+        rank = evidence_rank(texts, item.get("evidence", []))
+        episode = next(
+            (r for r, h in enumerate(hits, 1) if item.get("source") and in_source(item, h.chunk.source)), None
+        )
         rows.append(
-            {"id": item.get("id"), "lang": item.get("lang"), "kind": item.get("kind"), "rank": rank, "ms": elapsed}
+            {
+                "id": item.get("id"),
+                "lang": item.get("lang"),
+                "kind": item.get("kind"),
+                "rank": rank,
+                "episode_rank": episode,
+                "ms": elapsed,
+            }
         )
 
     def figures(group):
@@ -253,6 +329,9 @@ def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 
             "questions": len(group),
             **{f"recall_at_{k}": round(sum(1 for x in ranks if x and x <= k) / len(group), 3) for k in (1, 3, 5)},
             "mrr": round(sum(1 / x for x in ranks if x) / len(group), 3),
+            "episode_at_5": round(
+                sum(1 for r in group if r["episode_rank"] and r["episode_rank"] <= 5) / len(group), 3
+            ),
         }
 
     report = {**figures(rows), "latency_ms_p50": round(statistics.median(r["ms"] for r in rows), 1)}
@@ -285,7 +364,7 @@ def run_eval(
                 f"[{number}/{len(items)}] {item.get('id')} {mark}: {answer.answer[:70]!r}", file=sys.stderr, flush=True
             )
     summary = aggregate(results)
-    retrieval = retrieval_report(items, index, embedder, settings)
+    retrieval = retrieval_report(items, index, embedder, settings, steps=steps, generator=generator)
     summary.update({f"retrieval_recall_at_{k}": retrieval[f"recall_at_{k}"] for k in (1, 3, 5)})
     summary["retrieval_mrr"] = retrieval["mrr"]
     summary["refusal_threshold"] = threshold

@@ -17,7 +17,7 @@ def parse_citations(text: str) -> list[int]:
     numbers: list[int] = []
     for match in CITATION.finditer(text.translate(BRACKET_VARIANTS)):
         for part in re.split(r"\s*[,、，]\s*", match.group(1)):
-            n = int(part)
-            if n not in numbers:
+            n = int(part) if len(part) <= 9 else 0  # passages count from 1; a long run of digits cites none
+            if n and n not in numbers:
                 numbers.append(n)
     return numbers

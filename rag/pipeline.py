@@ -35,7 +35,8 @@ class Pipeline:
     embedder: object
     index: object
     generators: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one llama.cpp context: one answer at a time
+    library_lock: threading.Lock = field(default_factory=threading.Lock)  # one library change at a time
     steps: Steps = STEPS
 
     @classmethod
@@ -58,9 +59,24 @@ class Pipeline:
         return self.generators[key]
 
     def ask_stream(
-        self, question: str, history: list[dict] | None = None, settings: Settings | None = None
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        settings: Settings | None = None,
+        videos: frozenset[str] = frozenset(),
     ) -> Iterator[str | Answer]:
         settings = settings or self.settings
+        index = self.index  # an upload may replace it meanwhile; this answer keeps the one it started with
         with self.lock:
             generator = self.generator(settings)
-            yield from ask_stream(question, self.index, self.embedder, generator, settings, history, self.steps)
+            yield from ask_stream(question, index, self.embedder, generator, settings, history, self.steps, videos)
+
+    def add_files(self, paths: list, log=None) -> list[str]:
+        """Add transcripts to the library and swap in the updated index; returns their names."""
+        from .library import add_files
+        from .store import load_index
+
+        with self.library_lock:
+            names = add_files(self.settings, self.embedder, paths, log=log)
+            self.index = load_index(self.settings, self.embedder.name)
+        return names

@@ -36,6 +36,8 @@ class Hit:
             "source": self.chunk.source,
             "start": self.chunk.start,
             "end": self.chunk.end,
+            "start_time": self.chunk.start_time,
+            "end_time": self.chunk.end_time,
         }
 
 
@@ -51,18 +53,45 @@ def _normalize(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
-def retrieve(index, embedder, question: str, k: int, lexical_weight: float = 0.2) -> list[Hit]:
+def _dense(index, vector: np.ndarray, pool: int, rows: np.ndarray | None) -> dict[int, float]:
+    """{row: cosine} of the `pool` nearest chunks, among `rows` when given."""
+    if rows is None:
+        scores, ids = index.faiss_index.search(vector, pool)
+        return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+    vectors = np.stack([index.faiss_index.reconstruct(int(i)) for i in rows]) if len(rows) else np.zeros((0, 1))
+    scores = vectors @ vector[0] if len(rows) else np.zeros(0)
+    best = np.argsort(-scores, kind="stable")[:pool]
+    return {int(rows[j]): float(scores[j]) for j in best}
+
+
+def allowed_rows(index, videos: frozenset[str]) -> np.ndarray | None:
+    """The chunk rows of the given transcripts; None for the whole library."""
+    if not videos:
+        return None
+    return np.concatenate([np.arange(*index.rows[name]) for name in sorted(videos)]).astype(np.int64)
+
+
+def retrieve(
+    index, embedder, question: str, k: int, lexical_weight: float = 0.2, videos: frozenset[str] = frozenset()
+) -> list[Hit]:
+    """The k best chunks for the question, from the whole library or only the given transcripts."""
     query = expand_aliases(question, getattr(index, "aliases", {}) or {})
     vector = np.ascontiguousarray(embedder.embed_queries([query]), dtype=np.float32)
-    total = index.faiss_index.ntotal
+    rows = allowed_rows(index, videos)
+    total = index.faiss_index.ntotal if rows is None else len(rows)
+    if total == 0:
+        return []
     k = max(1, min(k, total))
     pool = min(total, max(100, 10 * k))
-    dense_scores, dense_ids = index.faiss_index.search(vector, pool)
-    dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
+    dense = _dense(index, vector, pool, rows)
 
     lexical = index.bm25.scores(query) if lexical_weight > 0 and index.bm25 is not None else None
     candidates = list(dense)
     if lexical is not None:
+        if rows is not None:
+            mask = np.zeros(len(lexical), dtype=bool)
+            mask[rows] = True
+            lexical = np.where(mask, lexical, 0.0)
         top_lexical = np.argsort(-lexical)[:pool]
         extra = [int(i) for i in top_lexical if lexical[i] > 0 and int(i) not in dense]
         if extra:
@@ -80,13 +109,19 @@ def retrieve(index, embedder, question: str, k: int, lexical_weight: float = 0.2
 
 
 def retrieve_in_context(
-    index, embedder, question: str, context_query: str, k: int, lexical_weight: float = 0.2
+    index,
+    embedder,
+    question: str,
+    context_query: str,
+    k: int,
+    lexical_weight: float = 0.2,
+    videos: frozenset[str] = frozenset(),
 ) -> list[Hit]:
     """Interleave the hits of the contextual query and of the bare question (context first), without repeats."""
     if context_query == question:
-        return retrieve(index, embedder, question, k, lexical_weight)
-    with_context = retrieve(index, embedder, context_query, k, lexical_weight)
-    alone = retrieve(index, embedder, question, k, lexical_weight)
+        return retrieve(index, embedder, question, k, lexical_weight, videos)
+    with_context = retrieve(index, embedder, context_query, k, lexical_weight, videos)
+    alone = retrieve(index, embedder, question, k, lexical_weight, videos)
     hits, seen = [], set()
     for hit in (h for pair in zip(with_context, alone) for h in pair):
         if hit.chunk.id not in seen:

@@ -41,7 +41,9 @@ class Settings:
     embed_backend: str = option(
         "auto", "embedding runtime; auto: ONNX when exported, else PyTorch", INDEX, choices=("auto", "onnx", "torch")
     )
-    chunk_chars: int = option(240, "target chunk size in characters", INDEX, minimum=20)
+    chunk_chars: int = option(
+        600, "target chunk size in Latin-equivalent characters (a Japanese one counts 2.5)", INDEX, minimum=20
+    )
     chunk_overlap_sentences: int = option(1, "sentences shared by consecutive chunks", INDEX, minimum=0)
     hnsw_min_chunks: int = option(
         200_000, "from this many chunks up, search an HNSW graph instead of exact search", INDEX, minimum=1
@@ -51,8 +53,11 @@ class Settings:
     lexical_weight: float = option(
         0.2, "weight of BM25 in the hybrid search; 0: dense search only", RETRIEVAL, minimum=0
     )
+    translate_questions: bool = option(
+        True, "search also with the question translated (by the chat model) into the library's language", RETRIEVAL
+    )
     passage_max_chars: int = option(
-        400, "a passage grows by a neighbouring sentence only up to this size", RETRIEVAL, minimum=1
+        1000, "a passage grows by a neighbouring sentence only up to this size (as chunk_chars)", RETRIEVAL, minimum=1
     )
     model: str = option(
         "qwen2.5-coder-1.5b", "chat model: a name from models.md or the path of a GGUF file", GENERATION

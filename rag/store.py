@@ -1,35 +1,50 @@
-"""The on-disk index: vectors in FAISS, chunks and sentences beside them, and a manifest.
+"""The on-disk index of a library of transcripts, updated in place one transcript at a time.
 
 Layout of the index folder:
-  manifest.json   format version, embedder and dimension, chunking settings,
-                  sha256 of each source, creation time
-  vectors.faiss   normalized chunk embeddings (row i = chunk i): exact IndexFlatIP, or an
-                  HNSW graph from `hnsw_min_chunks` chunks up (bench/retrieval_scale.py)
-  chunks.jsonl    one chunk a line
-  sources.json    each transcript's title, original title and cleaned text
-Every file is written to a temporary name and renamed, manifest last, so an
-interrupted build leaves the previous index (or none) and never a mix.
-`load_index` checks the manifest against the current settings and sources
-and says what to rebuild. Searching lives in retrieve.
+  manifest.json       format version, embedder and dimension, chunking settings, and for each
+                      transcript: its sha256, its part, chunk count, format, title, duration
+  parts/<key>.json    one transcript: metadata, cleaned text, timed sentences, chunks (sentence ranges)
+  parts/<key>.npy     its chunks' normalized embeddings, row i = chunk i
+  hnsw-<key>.faiss    from `hnsw_min_chunks` chunks up, the HNSW graph over all parts (bench/retrieval_scale.py)
+A part's key is derived from the transcript's sha256, the chunking and the
+embedder, so a part never changes once written. `sync_index` makes the index
+match the library folder: unchanged transcripts keep their parts, new or
+changed ones are embedded alone, removed ones are dropped; the manifest is
+written last, atomically, and parts it no longer names are deleted after.
+An interrupted update leaves the previous manifest and every part it names:
+the old index stays usable, and parts finished before the interruption are
+picked up by the next run instead of being embedded again. Writers hold a
+lock on the folder. `load_index` puts the parts together in name order (so
+adding and then removing a transcript gives back the same index), checks
+the manifest against the settings, and reports, without refusing, library
+files the index does not reflect. Searching lives in retrieve.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
+import re
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import RagError
 from .glossary import read_aliases
-from .ingest import Chunk, Sentence, Transcript, chunk, list_sources, read_transcript, sha256_file, split_sentences
+from .ingest import Chunk, Sentence, Transcript, chunk, list_sources, read_transcript, sha256_file
 from .lexical import BM25
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REBUILD = "run `rag index build`"
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 2048  # recall@10 0.955 of exact search at 10^6 chunks, 15 ms (bench/retrieval_scale.py)
 
 
 @dataclass(frozen=True)
@@ -37,34 +52,129 @@ class Index:
     manifest: dict
     chunks: list[Chunk]
     transcripts: dict[str, Transcript]
-    faiss_index: object  # faiss.Index
+    faiss_index: object  # faiss.Index, row i = chunk i
     aliases: dict = field(default_factory=dict)  # {known name: [transcript spellings]}, see glossary
     bm25: object = None  # rag.lexical.BM25 over the chunk texts, built when the index is loaded
+    rows: dict = field(default_factory=dict)  # transcript name -> (first row, end row)
+    stale: str = ""  # what in the library folder the index does not reflect, as one sentence ("" when current)
+    language: str = ""  # the language most of the library is in (ja, en or fr)
 
     def transcript_of(self, chunk: Chunk) -> Transcript:
         return self.transcripts[chunk.source]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name, flush to disk, rename: readers see the old file or the new one, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise RagError(
+            f"cannot write {path} ({error.strerror or error}); free some disk space or fix the folder's permissions"
+        ) from None
 
 
-def expected_manifest(settings, embedder_name: str, dim: int | None) -> dict:
-    sources = list_sources(settings.sources)
-    if not sources:
-        raise RagError(f"no transcripts (*.txt) in {settings.sources}; add one or fix --sources / RAG_SOURCES")
+@contextmanager
+def writer_lock(folder: Path):
+    """One writer at a time per index folder (a second `rag add` waits for the first)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".lock", "a")
+    except OSError as error:
+        raise RagError(
+            f"cannot write to the index folder {folder} ({error.strerror}); fix its permissions or choose --index-dir"
+        ) from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def chunking_of(settings) -> dict:
+    return {"target_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap_sentences}
+
+
+def part_key(name: str, sha256: str, chunking: dict, embedder_name: str) -> str:
+    digest = hashlib.sha256(json.dumps([FORMAT_VERSION, sha256, chunking, embedder_name]).encode()).hexdigest()
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", Path(name).stem)[:60] + "-" + digest[:16]
+
+
+def _part_json(transcript: Transcript, chunks: list[Chunk]) -> dict:
+    index_of = {s: i for i, s in enumerate(transcript.sentences)}
     return {
-        "format_version": FORMAT_VERSION,
-        "embedder": embedder_name,
-        "dim": dim,
-        "chunking": {"target_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap_sentences},
-        "sources": {p.name: sha256_file(p) for p in sources},
+        "source": transcript.source,
+        "sha256": transcript.sha256,
+        "title": transcript.title,
+        "original_title": transcript.original_title,
+        "format": transcript.format,
+        "url": transcript.url,
+        "language": transcript.language,
+        "date": transcript.date,
+        "speakers": list(transcript.speakers),
+        "duration": transcript.duration,
+        "text": transcript.text,
+        "sentences": [[s.start, s.end, s.start_time, s.end_time] for s in transcript.sentences],
+        "chunks": [[index_of[c.sentences[0]], index_of[c.sentences[-1]]] for c in chunks],
     }
+
+
+def _from_part_json(data: dict) -> tuple[Transcript, list[Chunk]]:
+    sentences = tuple(Sentence(*row) for row in data["sentences"])
+    transcript = Transcript(
+        data["source"],
+        data["sha256"],
+        data["title"],
+        data["original_title"],
+        data["text"],
+        sentences,
+        data["format"],
+        data["url"],
+        data["language"],
+        data["date"],
+        tuple(data["speakers"]),
+        data["duration"],
+    )
+    stem, text, total = Path(data["source"]).stem, data["text"], max(1, len(data["text"]))
+    chunks = []
+    for n, (first, last) in enumerate(data["chunks"]):
+        group = sentences[first : last + 1]
+        start, end = group[0].start, group[-1].end
+        times = [s.end_time for s in group if s.end_time is not None]
+        chunks.append(
+            Chunk(
+                f"{stem}#{n}",
+                data["source"],
+                start,
+                end,
+                text[start:end],
+                group,
+                start / total,
+                group[0].start_time,
+                max(times) if times else None,
+            )
+        )
+    return transcript, chunks
+
+
+def library_state(settings) -> dict[str, str]:
+    """{file name: sha256} of the transcripts in the library folder."""
+    sources = list_sources(settings.sources)
+    stems: dict[str, str] = {}
+    for path in sources:
+        if path.stem in stems:
+            raise RagError(
+                f"two transcripts share the name {path.stem} ({stems[path.stem]}, {path.name}) in {settings.sources}; "
+                "keep one of them"
+            )
+        stems[path.stem] = path.name
+    return {p.name: sha256_file(p) for p in sources}
 
 
 def embed_with_progress(embedder, texts: list[str], log, block: int = 1024) -> np.ndarray:
@@ -80,62 +190,191 @@ def embed_with_progress(embedder, texts: list[str], log, block: int = 1024) -> n
     return np.concatenate(parts)
 
 
-def build_index(settings, embedder, log=None) -> Index:
+def _read_manifest(folder: Path) -> dict | None:
+    path = folder / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError
+        return manifest
+    except (ValueError, OSError, UnicodeDecodeError):
+        raise RagError(f"the index in {folder} is damaged (manifest.json); {REBUILD} --force") from None
+
+
+def sync_index(
+    settings,
+    embedder,
+    force: bool = False,
+    log: Callable[[str], None] | None = None,
+    allow_empty: bool = False,
+) -> dict:
+    """Make the index match the library folder; embed only new or changed transcripts. Returns the manifest.
+
+    With force, every transcript is read and embedded again. An empty library is an error unless
+    allow_empty (the last transcript was removed).
+    """
+    log = log or (lambda message: None)
+    folder = Path(settings.index_dir)
+    state = library_state(settings)
+    if not state and not allow_empty:
+        raise RagError(
+            f"no transcripts (.srt, .vtt, .json, .txt) in {settings.sources}; add one with `rag add FILE` "
+            "or fix --sources / RAG_SOURCES"
+        )
+    chunking = chunking_of(settings)
+    with writer_lock(folder):
+        try:
+            old = _read_manifest(folder) or {}
+        except RagError:
+            old = {}  # a damaged manifest: build everything again
+        compatible = (
+            old.get("format_version") == FORMAT_VERSION
+            and old.get("embedder") == embedder.name
+            and old.get("dim") == embedder.dim
+        )
+        parts = folder / "parts"
+        parts.mkdir(parents=True, exist_ok=True)
+        entries, todo = {}, []
+        for name, sha in state.items():
+            key = part_key(name, sha, chunking, embedder.name)
+            previous = (old.get("transcripts") or {}).get(name) if compatible else None
+            done = (parts / f"{key}.json").exists() and (parts / f"{key}.npy").exists()
+            if force or not done:
+                todo.append((name, key))
+            elif previous and previous.get("part") == key:
+                entries[name] = previous
+            else:  # finished by an interrupted earlier run, or embedded under this key before
+                entries[name] = _entry_from_part(parts, key)
+        if todo:
+            total_started = time.perf_counter()
+            transcripts = []
+            for name, key in todo:
+                transcript = read_transcript(Path(settings.sources) / name)
+                transcripts.append(
+                    (transcript, chunk(transcript, settings.chunk_chars, settings.chunk_overlap_sentences), key)
+                )
+            total = sum(len(c) for _, c, _ in transcripts)
+            log(f"embedding {total} chunks from {len(transcripts)} new or changed transcript(s) ...")
+            done_chunks, logged = 0, time.perf_counter()
+            for number, (transcript, chunks, key) in enumerate(transcripts, start=1):
+                vectors = np.ascontiguousarray(embedder.embed_passages([c.text for c in chunks]), dtype=np.float32)
+                buffer = _npy_bytes(vectors)
+                write_atomic(parts / f"{key}.npy", buffer)
+                write_atomic(
+                    parts / f"{key}.json",
+                    json.dumps(_part_json(transcript, chunks), ensure_ascii=False).encode("utf-8"),
+                )
+                entries[transcript.source] = _entry(transcript, chunks, key)
+                done_chunks += len(chunks)
+                if len(transcripts) > 1 and (time.perf_counter() - logged > 5 or number == len(transcripts)):
+                    logged = time.perf_counter()
+                    rate = done_chunks / max(1e-9, time.perf_counter() - total_started)
+                    log(
+                        f"  {number}/{len(transcripts)} transcripts, {done_chunks}/{total} chunks "
+                        f"({rate:.0f}/s, {(total - done_chunks) / max(rate, 1e-9):.0f} s left)"
+                    )
+        entries = dict(sorted(entries.items()))
+        count = sum(e["chunks"] for e in entries.values())
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "embedder": embedder.name,
+            "dim": embedder.dim,
+            "chunking": chunking,
+            "transcripts": entries,
+            "chunks": count,
+            "vector_index": "hnsw" if count >= settings.hnsw_min_chunks else "flat",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        if manifest["vector_index"] == "hnsw":
+            manifest["hnsw_file"] = _write_hnsw(folder, entries, settings.hnsw_min_chunks, log)
+        unchanged = {k: v for k, v in old.items() if k != "created"} == {
+            k: v for k, v in manifest.items() if k != "created"
+        }
+        if not unchanged:
+            write_atomic(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+        _collect_garbage(folder, manifest)
+        return manifest if not unchanged else old
+
+
+def _entry(transcript: Transcript, chunks: list[Chunk], key: str) -> dict:
+    return {
+        "sha256": transcript.sha256,
+        "part": key,
+        "chunks": len(chunks),
+        "format": transcript.format,
+        "title": transcript.title,
+        "duration": transcript.duration,
+    }
+
+
+def _entry_from_part(parts: Path, key: str) -> dict:
+    """The manifest entry of a part finished by an interrupted earlier run."""
+    try:
+        transcript, chunks = _from_part_json(json.loads((parts / f"{key}.json").read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError, OSError):
+        raise RagError(f"the index part {key} is damaged; {REBUILD} --force") from None
+    return _entry(transcript, chunks, key)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _write_hnsw(folder: Path, entries: dict, hnsw_min_chunks: int, log) -> str:
     import faiss
 
-    log = log or (lambda message: None)
-    manifest = expected_manifest(settings, embedder.name, embedder.dim)
-    transcripts = {}
-    chunks: list[Chunk] = []
-    for path in list_sources(settings.sources):
-        transcript = read_transcript(path)
-        if not transcript.text:
-            raise RagError(f"{path} has no text after cleaning; remove it or fix the file")
-        transcripts[transcript.source] = transcript
-        chunks += chunk(transcript, settings.chunk_chars, settings.chunk_overlap_sentences)
-    log(f"embedding {len(chunks)} chunks from {len(transcripts)} transcript(s) ...")
-    vectors = embed_with_progress(embedder, [c.text for c in chunks], log)
-    faiss_index = make_faiss_index(np.ascontiguousarray(vectors, dtype=np.float32), settings.hnsw_min_chunks)
-
-    folder = Path(settings.index_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = {
-        **manifest,
-        "chunks": len(chunks),
-        "vector_index": "hnsw" if is_hnsw(faiss_index) else "flat",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    _write_atomic(folder / "vectors.faiss", faiss.serialize_index(faiss_index).tobytes())
-    chunk_lines = "".join(json.dumps(_chunk_to_json(c), ensure_ascii=False) + "\n" for c in chunks)
-    _write_atomic(folder / "chunks.jsonl", chunk_lines.encode("utf-8"))
-    sources = {
-        name: {"title": t.title, "original_title": t.original_title, "sha256": t.sha256, "text": t.text}
-        for name, t in transcripts.items()
-    }
-    _write_atomic(folder / "sources.json", json.dumps(sources, ensure_ascii=False).encode("utf-8"))
-    _write_atomic(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-    return Index(
-        manifest, chunks, transcripts, faiss_index, read_aliases(settings.sources), BM25.build([c.text for c in chunks])
-    )
+    key = hashlib.sha256(json.dumps([e["part"] for e in entries.values()]).encode()).hexdigest()[:16]
+    name = f"hnsw-{key}.faiss"
+    if not (folder / name).exists():
+        log("building the HNSW graph over all chunks ...")
+        vectors = np.concatenate([np.load(folder / "parts" / f"{e['part']}.npy") for e in entries.values()])
+        index = make_faiss_index(vectors, hnsw_min_chunks)
+        write_atomic(folder / name, faiss.serialize_index(index).tobytes())
+    return name
 
 
-HNSW_NEIGHBOURS = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 2048  # recall@10 0.955 of exact search at 10^6 chunks, 15 ms (bench/retrieval_scale.py)
+def _collect_garbage(folder: Path, manifest: dict) -> None:
+    keep = {f"{e['part']}.{ext}" for e in manifest["transcripts"].values() for ext in ("json", "npy")}
+    for path in (folder / "parts").iterdir():
+        if path.name not in keep and not path.name.startswith("."):
+            path.unlink(missing_ok=True)
+    for path in folder.glob("hnsw-*.faiss"):
+        if path.name != manifest.get("hnsw_file"):
+            path.unlink(missing_ok=True)
+    for path in list(folder.glob(".*.tmp")) + list((folder / "parts").glob(".*.tmp")):
+        try:  # a temporary file an interrupted writer left; a live writer holds the lock
+            path.unlink()
+        except OSError:
+            pass
+    for old in ("vectors.faiss", "chunks.jsonl", "sources.json"):  # format 1
+        (folder / old).unlink(missing_ok=True)
 
 
 def make_faiss_index(vectors: np.ndarray, hnsw_min_chunks: int):
     """Exact inner-product search for small corpora; an HNSW graph from hnsw_min_chunks vectors up."""
     import faiss
 
-    dim = vectors.shape[1]
-    if len(vectors) >= hnsw_min_chunks:
-        index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-    else:
-        index = faiss.IndexFlatIP(dim)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if len(vectors) < hnsw_min_chunks:
+        return flat_index(vectors)
+    index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
     index.add(vectors)
+    return index
+
+
+def flat_index(vectors: np.ndarray):
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
 
@@ -143,79 +382,97 @@ def is_hnsw(index) -> bool:
     return hasattr(index, "hnsw")
 
 
-def _chunk_to_json(c: Chunk) -> dict:
-    data = asdict(c)
-    data["sentences"] = [[s.start, s.end] for s in c.sentences]
-    return data
-
-
-def _chunk_from_json(data: dict) -> Chunk:
-    return Chunk(**{**data, "sentences": tuple(Sentence(a, b) for a, b in data["sentences"])})
-
-
-def check_manifest(found: dict, expected: dict) -> str | None:
-    """None when the index fits the current settings and sources, else what is stale, as one sentence."""
-    if found.get("format_version") != expected["format_version"]:
-        return f"the index was written in format {found.get('format_version')}, this version reads {expected['format_version']}; {REBUILD}"
-    if found.get("embedder") != expected["embedder"]:
-        return f"the index was built with the embedder {found.get('embedder')}, not {expected['embedder']}; {REBUILD}"
-    if expected.get("dim") is not None and found.get("dim") != expected["dim"]:
+def check_manifest(found: dict, settings, embedder_name: str) -> str | None:
+    """None when the index can serve these settings, else what to rebuild, as one sentence."""
+    if found.get("format_version") != FORMAT_VERSION:
+        return f"the index was written in format {found.get('format_version')}, this version reads {FORMAT_VERSION}; {REBUILD}"
+    if found.get("embedder") != embedder_name:
+        return f"the index was built with the embedder {found.get('embedder')}, not {embedder_name}; {REBUILD}"
+    if found.get("chunking") != chunking_of(settings):
         return (
-            f"the index holds {found.get('dim')}-dimensional vectors, the embedder makes {expected['dim']}; {REBUILD}"
+            f"the index was chunked with {found.get('chunking')}, the settings say {chunking_of(settings)}; {REBUILD}"
         )
-    if found.get("chunking") != expected["chunking"]:
-        return f"the index was chunked with {found.get('chunking')}, the settings say {expected['chunking']}; {REBUILD}"
-    old, new = found.get("sources", {}), expected["sources"]
-    changed = sorted(name for name in new if name in old and old[name] != new[name])
-    added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
-    if changed or added or removed:
-        parts = [
-            f"{label}: {', '.join(names)}"
-            for label, names in (("changed", changed), ("new", added), ("removed", removed))
-            if names
-        ]
-        return f"the transcripts changed since the index was built ({'; '.join(parts)}); {REBUILD}"
     return None
 
 
-def load_index(settings, embedder_name: str, dim: int | None = None) -> Index:
+def staleness(manifest: dict, state: dict[str, str]) -> str:
+    """What in the library folder the index does not reflect, as one sentence ("" when current)."""
+    old = {name: e["sha256"] for name, e in manifest.get("transcripts", {}).items()}
+    changed = sorted(name for name in state if name in old and old[name] != state[name])
+    added, removed = sorted(set(state) - set(old)), sorted(set(old) - set(state))
+    if not (changed or added or removed):
+        return ""
+    parts = [
+        f"{label}: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}"
+        for label, names in (("changed", changed), ("new", added), ("not in the folder", removed))
+        if names
+    ]
+    return f"the library changed since the index was built ({'; '.join(parts)}); {REBUILD} to update it"
+
+
+def load_index(settings, embedder_name: str) -> Index:
     import faiss
 
     folder = Path(settings.index_dir)
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.exists():
+    manifest = _read_manifest(folder)
+    if manifest is None:
         raise RagError(f"there is no index in {folder}; {REBUILD}")
+    if not manifest.get("transcripts"):
+        raise RagError(f"the library in {settings.sources} is empty; add a transcript with `rag add FILE`")
+    problem = check_manifest(manifest, settings, embedder_name)
+    if problem:
+        raise RagError(problem)
+    transcripts, chunks, rows, vectors = {}, [], {}, []
     try:
-        manifest = json.loads(manifest_path.read_text())
-        problem = check_manifest(manifest, expected_manifest(settings, embedder_name, dim))
-        if problem:
-            raise RagError(problem)
-        faiss_index = faiss.deserialize_index(np.frombuffer((folder / "vectors.faiss").read_bytes(), dtype=np.uint8))
-        if is_hnsw(faiss_index):
+        for name, entry in manifest["transcripts"].items():
+            part = folder / "parts" / entry["part"]
+            transcript, part_chunks = _from_part_json(json.loads(part.with_suffix(".json").read_text(encoding="utf-8")))
+            transcripts[name] = transcript
+            rows[name] = (len(chunks), len(chunks) + len(part_chunks))
+            chunks += part_chunks
+            if manifest.get("vector_index") != "hnsw":
+                vectors.append(np.load(part.with_suffix(".npy"), allow_pickle=False))
+        if manifest.get("vector_index") == "hnsw":
+            data = np.frombuffer((folder / manifest["hnsw_file"]).read_bytes(), dtype=np.uint8)
+            faiss_index = faiss.deserialize_index(data)
             faiss.downcast_index(faiss_index).hnsw.efSearch = HNSW_EF_SEARCH
-        chunks = [_chunk_from_json(json.loads(line)) for line in (folder / "chunks.jsonl").read_text().splitlines()]
-        sources = json.loads((folder / "sources.json").read_text())
+        else:
+            faiss_index = flat_index(np.concatenate(vectors))
     except RagError:
         raise
     except Exception as error:  # unreadable, truncated or hand-edited files
-        raise RagError(f"the index in {folder} is damaged ({type(error).__name__}); {REBUILD}") from None
+        raise RagError(f"the index in {folder} is damaged ({type(error).__name__}); {REBUILD} --force") from None
     if faiss_index.ntotal != len(chunks) or len(chunks) != manifest.get("chunks"):
         raise RagError(
-            f"the index in {folder} is inconsistent ({faiss_index.ntotal} vectors, {len(chunks)} chunks); {REBUILD}"
+            f"the index in {folder} is inconsistent ({faiss_index.ntotal} vectors, {len(chunks)} chunks); {REBUILD} --force"
         )
-    transcripts = {}
-    for name, data in sources.items():
-        transcripts[name] = Transcript(
-            name,
-            data["sha256"],
-            data["title"],
-            data["original_title"],
-            data["text"],
-            tuple(split_sentences(data["text"])),
-        )
+    try:
+        stale = staleness(manifest, library_state(settings))
+    except RagError as error:
+        stale = str(error)
     return Index(
-        manifest, chunks, transcripts, faiss_index, read_aliases(settings.sources), BM25.build([c.text for c in chunks])
+        manifest,
+        chunks,
+        transcripts,
+        faiss_index,
+        read_aliases(settings.sources),
+        BM25.build([c.text for c in chunks]),
+        rows,
+        stale,
+        main_language(transcripts.values()),
     )
+
+
+def main_language(transcripts) -> str:
+    """The language most of the text is in (ja, en or fr), judged on the start of each transcript."""
+    from .lang import detect_language
+
+    weight: dict[str, int] = {}
+    for transcript in transcripts:
+        language = transcript.language[:2].lower() if transcript.language[:2].lower() in ("ja", "en", "fr") else ""
+        language = language or detect_language(transcript.text[:2000])
+        weight[language] = weight.get(language, 0) + len(transcript.text)
+    return max(weight, key=weight.get) if weight else ""
 
 
 def check_dimension(index: Index, embedder) -> None:
@@ -228,7 +485,17 @@ def check_dimension(index: Index, embedder) -> None:
 
 def index_is_current(settings, embedder_name: str) -> bool:
     try:
-        manifest = json.loads((Path(settings.index_dir) / "manifest.json").read_text())
-        return check_manifest(manifest, expected_manifest(settings, embedder_name, None)) is None
+        manifest = _read_manifest(Path(settings.index_dir))
+        return (
+            manifest is not None
+            and check_manifest(manifest, settings, embedder_name) is None
+            and not staleness(manifest, library_state(settings))
+        )
     except (OSError, ValueError, RagError):
         return False
+
+
+def build_index(settings, embedder, force: bool = False, log=None) -> Index:
+    """Bring the index up to date with the library folder (sync_index), then load it."""
+    sync_index(settings, embedder, force=force, log=log)
+    return load_index(settings, embedder.name)

@@ -98,7 +98,15 @@ class FakePipeline:
         self.asked: list[str] = []
         self.seen_history = None
 
-    def ask_stream(self, question, history=None, settings=None):
+    def add_files(self, paths, log=None):
+        from rag.library import add_files
+        from rag.store import load_index
+
+        names = add_files(self.settings, FakeEmbedder(), paths, log=log)
+        self.index = load_index(self.settings, FakeEmbedder.name)
+        return names
+
+    def ask_stream(self, question, history=None, settings=None, videos=frozenset()):
         from rag.answer import ask_stream
         from rag.errors import RagError
 
@@ -108,5 +116,11 @@ class FakePipeline:
             raise KeyboardInterrupt if question == "interrupt" else RagError(f"cannot answer {question}")
         with self.lock:
             yield from ask_stream(
-                question, self.index, FakeEmbedder(), FakeGenerator(self.answer), settings or self.settings, history
+                question,
+                self.index,
+                FakeEmbedder(),
+                FakeGenerator(self.answer),
+                settings or self.settings,
+                history,
+                videos=videos,
             )

@@ -116,7 +116,7 @@ def test_rag_ask_json_command():
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) >= {"question", "answer", "refused", "citations", "model", "timings"}
-    assert set(data["timings"]) == {"retrieve_ms", "ttft_ms", "total_ms", "tokens", "decode_tok_s"}
+    assert set(data["timings"]) == {"translate_ms", "retrieve_ms", "ttft_ms", "total_ms", "tokens", "decode_tok_s"}
     assert not data["refused"] and ("27" in data["answer"] or "25" in data["answer"])
     for c in data["citations"]:
         assert set(c) >= {"n", "chunk_id", "text", "quote", "start", "end"}

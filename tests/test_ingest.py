@@ -1,6 +1,6 @@
 import re
 
-from rag.ingest import chunk, clean, read_transcript, split_sentences
+from rag.ingest import chunk, clean, read_transcript, split_sentences, weighted_length
 
 from .conftest import SEED
 
@@ -39,11 +39,11 @@ def test_seed_segmentation_covers_the_text():
 
 def test_chunk_offsets_round_trip_and_overlap():
     t = read_transcript(SEED)
-    chunks = chunk(t, 240, overlap_sentences=1)
-    assert len({c.id for c in chunks}) == len(chunks)
+    chunks = chunk(t, 600, overlap_sentences=1)
+    assert len({c.id for c in chunks}) == len(chunks) and 35 <= len(chunks) <= 50
     for c in chunks:
         assert t.text[c.start : c.end] == c.text
-        assert len(c.text) <= 240 or len(c.sentences) == 1
+        assert weighted_length(c.text) <= 600 or len(c.sentences) == 1
         assert c.sentences[0].start == c.start and c.sentences[-1].end == c.end
         assert 0 <= c.position < 1
     for a, b in zip(chunks, chunks[1:]):
@@ -57,3 +57,7 @@ def test_chunk_offsets_round_trip_and_overlap():
 def test_clean_without_chrome_keeps_everything_after_the_title():
     title, original, body = clean("My title\nFirst line.\n\nSecond line.\n")
     assert (title, original, body) == ("My title", "", "First line.\nSecond line.")
+
+
+def test_a_japanese_character_weighs_as_much_as_two_and_a_half_latin_ones():
+    assert weighted_length("abc") == 3 and weighted_length("日本語") == 7.5 and weighted_length("AIの") == 4.5

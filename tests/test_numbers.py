@@ -64,3 +64,15 @@ def test_japanese_large_numbers_are_rescaled_for_answers_in_other_languages():
     assert rescale_japanese_numbers(text, "ja") == text
     for rescaled in (english, french):  # the same values, written another way
         assert extract_numbers(rescaled) == extract_numbers(text)
+
+
+def test_numbers_spelled_out_in_the_evidence_support_digits_in_a_claim():
+    from rag.numbers import spoken_numbers
+
+    assert spoken_numbers("it maps them to eight different emotional states") == [8]
+    assert spoken_numbers("around forty five thousand images, two hundred and fifty people") == [45000, 250]
+    assert spoken_numbers("soixante-dix, quatre-vingt-dix") == [70, 90]
+    assert spoken_numbers("二十種類の表情と八つの感情") == [20, 8]
+    assert unsupported_numbers("20 expressions, 8 states", "20 different facial expressions ... eight states") == []
+    assert unsupported_numbers("9 states", "eight states") == [9]
+    assert unsupported_numbers("eight states", "8 states") == []  # a claim's words are not read as numbers

@@ -3,77 +3,118 @@ import json
 import pytest
 
 from rag.errors import RagError
-from rag.store import build_index, check_manifest, expected_manifest, index_is_current, load_index
+from rag.retrieve import retrieve
+from rag.store import build_index, check_manifest, index_is_current, load_index, sync_index
 
 from .conftest import FakeEmbedder
 
+SRT = "1\n00:00:01,000 --> 00:00:04,000\nHello and welcome to the show.\n\n2\n00:00:04,000 --> 00:00:09,500\nToday we talk about coal plants seen from space.\n"
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self):
+        self.embedded: list[str] = []
+
+    def embed_passages(self, texts):
+        self.embedded += texts
+        return super().embed_passages(texts)
+
 
 def test_build_then_load_round_trips(fake_settings, fake_index):
-    loaded = load_index(fake_settings, "fake-bigrams", 64)
+    loaded = load_index(fake_settings, "fake-bigrams")
     assert [c.id for c in loaded.chunks] == [c.id for c in fake_index.chunks]
     assert loaded.faiss_index.ntotal == len(loaded.chunks)
     manifest = json.loads((fake_settings.index_dir / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["dim"] == 64
-    assert manifest["chunking"] == {"target_chars": 240, "overlap_sentences": 1}
-    assert set(manifest["sources"]) == {"000_bf3b1260eecfaf13.txt"} and manifest["created"]
+    assert manifest["format_version"] == 2 and manifest["dim"] == 64 and manifest["chunks"] == len(loaded.chunks)
+    assert manifest["chunking"] == {"target_chars": 600, "overlap_sentences": 1}
+    [(name, entry)] = manifest["transcripts"].items()
+    assert name == "000_bf3b1260eecfaf13.txt" and entry["format"] == "txt" and entry["duration"] is None
+    assert (fake_settings.index_dir / "parts" / f"{entry['part']}.npy").exists()
     transcript = loaded.transcript_of(loaded.chunks[3])
     assert transcript.text[loaded.chunks[3].start : loaded.chunks[3].end] == loaded.chunks[3].text
-    assert not list(fake_settings.index_dir.glob("*.tmp"))
+    assert not list(fake_settings.index_dir.rglob("*.tmp")) and loaded.stale == ""
 
 
 def test_manifest_mismatches_name_what_to_rebuild(fake_settings, fake_index):
     found = json.loads((fake_settings.index_dir / "manifest.json").read_text())
-    expected = expected_manifest(fake_settings, "fake-bigrams", 64)
-    assert check_manifest(found, expected) is None
-    assert "embedder" in check_manifest(found, {**expected, "embedder": "other"})
-    assert check_manifest(found, {**expected, "dim": 384}) == (
-        "the index holds 64-dimensional vectors, the embedder makes 384; run `rag index build`"
+    assert check_manifest(found, fake_settings, "fake-bigrams") is None
+    assert check_manifest(found, fake_settings, "other") == (
+        "the index was built with the embedder fake-bigrams, not other; run `rag index build`"
     )
-    assert "chunked" in check_manifest(found, {**expected, "chunking": {"target_chars": 100, "overlap_sentences": 1}})
-    assert "format" in check_manifest({**found, "format_version": 0}, expected)
+    assert "chunked" in check_manifest(found, fake_settings.replace(chunk_chars=100), "fake-bigrams")
+    assert "format 1" in check_manifest({**found, "format_version": 1}, fake_settings, "fake-bigrams")
 
 
-def test_changed_or_added_transcript_is_reported(fake_settings, fake_index):
+def test_a_changed_library_is_reported_and_only_the_change_is_embedded(fake_settings, fake_index):
     source = next(fake_settings.sources.glob("*.txt"))
     source.write_text(source.read_text() + "\n追加の文。", encoding="utf-8")
-    (fake_settings.sources / "new.txt").write_text("Title\nSome text.", encoding="utf-8")
-    with pytest.raises(RagError, match=r"changed: 000_bf3b1260eecfaf13.txt; new: new.txt.*rag index build"):
-        load_index(fake_settings, "fake-bigrams", 64)
+    (fake_settings.sources / "new.srt").write_text(SRT, encoding="utf-8")
+    stale = load_index(fake_settings, "fake-bigrams")  # still usable, says what is missing
+    assert "changed: 000_bf3b1260eecfaf13.txt; new: new.srt" in stale.stale and "rag index build" in stale.stale
     assert not index_is_current(fake_settings, "fake-bigrams")
+    embedder = CountingEmbedder()
+    sync_index(fake_settings, embedder)
+    updated = load_index(fake_settings, "fake-bigrams")
+    assert updated.stale == "" and index_is_current(fake_settings, "fake-bigrams")
+    assert len(embedder.embedded) == len(updated.chunks)  # both re-read, nothing else
+    embedder.embedded.clear()
+    sync_index(fake_settings, embedder)
+    assert embedder.embedded == []  # nothing to do
 
 
 def test_missing_and_damaged_index(fake_settings, tmp_path):
     with pytest.raises(RagError, match="there is no index"):
-        load_index(fake_settings, "fake-bigrams", 64)
+        load_index(fake_settings, "fake-bigrams")
     build_index(fake_settings, FakeEmbedder())
-    vectors = fake_settings.index_dir / "vectors.faiss"
-    vectors.write_bytes(vectors.read_bytes()[:100])
+    [part] = (fake_settings.index_dir / "parts").glob("*.npy")
+    part.write_bytes(part.read_bytes()[:100])
     with pytest.raises(RagError, match="damaged"):
-        load_index(fake_settings, "fake-bigrams", 64)
+        load_index(fake_settings, "fake-bigrams")
+    (fake_settings.index_dir / "manifest.json").write_text('{"broken": ')
+    with pytest.raises(RagError, match="damaged"):
+        load_index(fake_settings, "fake-bigrams")
+    assert len(build_index(fake_settings, FakeEmbedder(), force=True).chunks) > 20  # --force repairs it
 
 
-def test_failed_build_keeps_the_previous_index(fake_settings, fake_index, monkeypatch):
-    before = {p.name: p.read_bytes() for p in fake_settings.index_dir.iterdir()}
+def test_an_interrupted_update_keeps_the_old_index_and_the_finished_parts(fake_settings, fake_index):
+    before = load_index(fake_settings, "fake-bigrams")
+    (fake_settings.sources / "a.srt").write_text(SRT, encoding="utf-8")
+    (fake_settings.sources / "b.srt").write_text(SRT.replace("coal", "gas"), encoding="utf-8")
 
-    class Broken(FakeEmbedder):
+    class Interrupted(CountingEmbedder):
         def embed_passages(self, texts):
-            raise KeyboardInterrupt
+            if any("gas" in t for t in texts):
+                raise KeyboardInterrupt
+            return super().embed_passages(texts)
 
     with pytest.raises(KeyboardInterrupt):
-        build_index(fake_settings.replace(chunk_chars=120), Broken())
-    after = {p.name: p.read_bytes() for p in fake_settings.index_dir.iterdir()}
-    assert after == before
+        sync_index(fake_settings, Interrupted())
+    after = load_index(fake_settings, "fake-bigrams")
+    assert [c.id for c in after.chunks] == [c.id for c in before.chunks] and "new: a.srt, b.srt" in after.stale
+    embedder = CountingEmbedder()
+    sync_index(fake_settings, embedder)
+    assert embedder.embedded and all("gas" in t or "welcome" in t for t in embedder.embedded)  # a.srt was kept
+    assert set(load_index(fake_settings, "fake-bigrams").transcripts) == {"000_bf3b1260eecfaf13.txt", "a.srt", "b.srt"}
+
+
+def test_timed_chunks_carry_their_times(fake_settings):
+    (fake_settings.sources / "talk.srt").write_text(SRT, encoding="utf-8")
+    index = build_index(fake_settings, FakeEmbedder())
+    chunks = [c for c in index.chunks if c.source == "talk.srt"]
+    assert chunks[0].start_time == 1.0 and chunks[-1].end_time == 9.5
+    assert index.transcripts["talk.srt"].title == "Talk" and index.transcripts["talk.srt"].duration == 9.5
+    hits = retrieve(index, FakeEmbedder(), "coal plants from space", 2, videos=frozenset({"talk.srt"}))
+    assert hits and all(h.chunk.source == "talk.srt" for h in hits)
+    assert hits[0].to_json()["start_time"] is not None
 
 
 def test_large_corpora_switch_to_hnsw(fake_settings):
     settings = fake_settings.replace(hnsw_min_chunks=10)
     index = build_index(settings, FakeEmbedder())
     assert index.manifest["vector_index"] == "hnsw"
-    loaded = load_index(settings, "fake-bigrams", 64)
-    assert hasattr(loaded.faiss_index, "hnsw") and loaded.faiss_index.hnsw.efSearch == 2048
-    from rag.retrieve import retrieve
-
-    hits = retrieve(loaded, FakeEmbedder(), "Originality.ai", 3)
-    assert "Originality.ai" in hits[0].chunk.text
+    assert hasattr(index.faiss_index, "hnsw") and index.faiss_index.hnsw.efSearch == 2048
+    hits = retrieve(index, FakeEmbedder(), "Originality.ai", 3)
     small = build_index(fake_settings, FakeEmbedder())
     assert small.manifest["vector_index"] == "flat"
+    assert [h.chunk.id for h in hits] == [h.chunk.id for h in retrieve(small, FakeEmbedder(), "Originality.ai", 3)]
+    assert not list(fake_settings.index_dir.glob("hnsw-*.faiss"))  # the graph no longer used is deleted

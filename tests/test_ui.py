@@ -7,13 +7,13 @@ from ui.render import anchor_id, render_answer, render_transcript
 from .conftest import FakePipeline
 
 
-def run(pipeline, question, messages=(), quotes=()):
+def run(pipeline, question, messages=(), quotes=None, videos=(), model="qwen2.5-coder-1.5b"):
     """Every update, snapshotted when it was yielded (Gradio serializes at each yield)."""
     updates = []
-    for chat, view, kept, box in respond(
-        pipeline, question, list(messages), list(quotes), 4, 0.0, 100, "qwen2.5-coder-1.5b"
+    for chat, view, kept, box, shown in respond(
+        pipeline, question, list(messages), dict(quotes or {}), list(videos), None, 4, 0.0, 100, model
     ):
-        updates.append(([dict(m) for m in chat], view, list(kept), box))
+        updates.append(([dict(m) for m in chat], view, {k: list(v) for k, v in kept.items()}, box, shown))
     return updates
 
 
@@ -31,12 +31,13 @@ def test_streamed_answer_ends_with_sources_and_marked_transcript(fake_settings, 
         fake_settings, fake_index, "Originality.aiは回答がChatGPTと非常に似ていることが分かった[1]。"
     )
     updates = run(pipeline, "Originality.aiは何を発見しましたか？")
-    messages, transcript_html, quotes, box = updates[-1]
+    messages, transcript_html, quotes, box, shown = updates[-1]
     assert box == "" and messages[-2] == {"role": "user", "content": "Originality.aiは何を発見しましたか？"}
     final = messages[-1]["content"]
     assert final.startswith("Originality.ai") and '<details class="sources-panel" open>' in final
     assert 'class="cite-link"' in final and "<mark>" in final and "✓ supported" in final
-    [(start, end)] = quotes
+    [[start, end]] = quotes["000_bf3b1260eecfaf13.txt"]
+    assert shown == "000_bf3b1260eecfaf13.txt"
     assert f'id="{anchor_id("000_bf3b1260eecfaf13.txt", start, end)}"' in transcript_html
     assert any(m[0][-1]["content"] != final for m in updates[1:-1])  # it streamed before the end
 
@@ -54,15 +55,15 @@ def test_follow_up_passes_the_earlier_turn(fake_settings, fake_index):
 def test_bad_input_becomes_a_chat_message(fake_settings, fake_index):
     pipeline = FakePipeline(fake_settings, fake_index, "x")
     for question in ("   ", "x" * 2001):
-        [(messages, _, _, _)] = run(pipeline, question)
+        [(messages, _, _, _, _)] = run(pipeline, question)
         assert messages[-1]["role"] == "assistant" and messages[-1]["content"].startswith("⚠")
 
 
 def test_refusal_shows_the_closest_passages(fake_settings, fake_index):
     pipeline = FakePipeline(fake_settings, fake_index, "NOT_FOUND")
-    messages, _, quotes, _ = run(pipeline, "Quel est le prix de ChatGPT Pro ?")[-1]
-    assert "La transcription n'aborde pas cette question." in messages[-1]["content"]
-    assert "Closest passages" in messages[-1]["content"] and quotes == []
+    messages, _, quotes, _, _ = run(pipeline, "Quel est le prix de ChatGPT Pro ?")[-1]
+    assert "La transcription n&#x27;aborde pas cette question." in messages[-1]["content"]
+    assert "Closest passages" in messages[-1]["content"] and quotes == {}
 
 
 def test_transcript_and_answers_are_escaped():
@@ -82,3 +83,47 @@ def test_the_app_sends_no_analytics(fake_settings, fake_index):
 
     app = build_app(FakePipeline(fake_settings, fake_index, "x"))
     assert app.analytics_enabled is False
+
+
+SRT = (
+    "1\n00:12:30,000 --> 00:12:34,000\nThe satellite team trained on forty thousand images.\n\n"
+    "2\n00:12:34,000 --> 00:12:40,000\nThat took us about six months.\n"
+)
+
+
+def test_an_uploaded_transcript_is_searchable_and_cited_with_its_time(fake_settings, fake_index, tmp_path):
+    from types import SimpleNamespace
+
+    from ui.app import add_uploads
+
+    (tmp_path / "upload.srt").write_text(SRT, encoding="utf-8")
+    upload = SimpleNamespace(name=str(tmp_path / "upload.srt"), orig_name="../../Coal Plants <b>.srt")
+    pipeline = FakePipeline(fake_settings, fake_index, "They trained on forty thousand images [1].")
+    message, choices = add_uploads(pipeline, [upload])
+    assert message.startswith("Added to the library") and "&lt;b&gt;" not in message
+    assert (fake_settings.sources / "Coal_Plants_b.srt").exists()  # a safe name, in the library folder only
+    assert ("Coal Plants b (12:40)", "Coal_Plants_b.srt") in choices
+    messages, view, quotes, _, shown = run(
+        pipeline, "How many images did the satellite team train on?", videos=["Coal_Plants_b.srt"]
+    )[-1]
+    assert shown == "Coal_Plants_b.srt" and "Coal Plants b — 12:30" in messages[-1]["content"]
+    assert '<span class="ts">12:30</span>' in view
+
+
+def test_bad_uploads_change_nothing(fake_settings, fake_index, tmp_path):
+    from ui.app import add_uploads
+
+    pipeline = FakePipeline(fake_settings, fake_index, "x")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "junk.srt").write_bytes(bytes(range(256)) * 4)
+    before = sorted(p.name for p in fake_settings.sources.iterdir())
+    for name in ("notes.pdf", "junk.srt"):
+        message, _ = add_uploads(pipeline, [str(tmp_path / name)])
+        assert message.startswith("⚠") and name.split(".")[0] in message
+    assert sorted(p.name for p in fake_settings.sources.iterdir()) == before
+
+
+def test_only_the_servers_models_can_be_chosen(fake_settings, fake_index):
+    pipeline = FakePipeline(fake_settings, fake_index, "x")
+    [(messages, *_)] = run(pipeline, "What is Stargate?", model="/etc/passwd")
+    assert messages[-1]["content"].startswith("⚠") and "model" in messages[-1]["content"]

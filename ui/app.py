@@ -1,17 +1,26 @@
-"""The browser UI: chat about the transcript, with checked sources beside it.
+"""The browser UI: chat about a library of transcripts, with checked sources beside it.
 
 `build_app(pipeline)` makes a Gradio Blocks app: a chat that streams answers,
-each followed by a collapsible Sources block (the supporting quote
-highlighted, its position in the video, whether the claim check supported
-it, and any removed statements), and the cleaned transcript beside it, where
-a click on a citation scrolls to and highlights the quote. The model and
-index are loaded once (`rag ui`) and shared by every session; requests queue
-on one lock. Callbacks turn every error into a chat message.
+each followed by a collapsible Sources block (for each citation the video's
+title and the moment, `Title — 12:34`, a link to that second when the
+transcript's sidecar gives the video's address, the supporting quote
+highlighted, whether the claim check supported it, and any removed
+statements); a filter of the videos to search (none chosen: all); an upload
+that adds transcripts to the library (size and type checked, safe names,
+progress while embedding); and the transcript of the cited video beside the
+chat, where a click on a citation scrolls to and highlights the quote. The
+model and index are loaded once (`rag ui`) and shared by every session;
+answers queue on one lock. Callbacks turn every error into a chat message,
+and everything a user, a file or the model wrote is shown as text.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import shutil
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 
@@ -19,8 +28,9 @@ from rag.answer import Answer, check_question
 from rag.errors import RagError
 from rag.followup import parse_history
 from rag.models import CHAT_MODELS
+from rag.moments import time_label
 
-from .render import CSS, render_answer, render_transcript
+from .render import CSS, escape, render_answer, render_transcript
 
 log = logging.getLogger("rag.ui")
 
@@ -46,65 +56,141 @@ def history_turns(messages: list[dict]) -> list[dict]:
     return parse_history(plain, "the chat")
 
 
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # an hour of speech is ~0.1-1 MB of subtitles
+UPLOAD_SUFFIXES = (".srt", ".vtt", ".json", ".txt")
+
+
+def video_choices(index) -> list[tuple[str, str]]:
+    """(label, transcript name) for the video filter and the transcript selector."""
+    return [
+        (f"{t.title} ({time_label(t.duration)})" if t.timed else t.title, name) for name, t in index.transcripts.items()
+    ]
+
+
+def titles(index) -> dict[str, str]:
+    return {name: t.title for name, t in index.transcripts.items()}
+
+
+def transcript_html(pipeline, name: str | None, quotes: dict) -> str:
+    index = pipeline.index
+    if name not in index.transcripts:
+        name = next(iter(index.transcripts))
+    return render_transcript(index.transcripts[name], {tuple(q) for q in quotes.get(name, [])})
+
+
 def respond(
     pipeline,
     question: str,
     messages: list[dict],
-    quotes: list,
+    quotes: dict,
+    videos: list[str] | None,
+    shown: str | None,
     top_k: int,
     temperature: float,
     max_tokens: int,
     model: str,
 ):
-    """Stream one answer into the chat; yields (messages, transcript html, quotes, textbox value)."""
+    """Stream one answer into the chat; yields (messages, transcript html, quotes, textbox value, shown video).
+
+    Every text that came from the user, a transcript or the model is escaped before it reaches the page.
+    """
     messages = list(messages or [])
+    quotes = {k: list(v) for k, v in (quotes or {}).items()}
     history = history_turns(messages)
-    transcript = next(iter(pipeline.index.transcripts.values()))
     try:
         question = check_question(question, pipeline.settings.max_question_chars)
+        if model not in CHAT_MODELS and model != pipeline.settings.model:
+            raise RagError("choose a chat model from the list")
+        chosen = frozenset(v for v in (videos or []) if v in pipeline.index.transcripts)
     except RagError as error:
-        messages += [{"role": "user", "content": question or " "}, {"role": "assistant", "content": f"⚠ {error}"}]
-        yield messages, gr.skip(), quotes, ""
+        messages += [
+            {"role": "user", "content": escape(question or " ")},
+            {"role": "assistant", "content": f"⚠ {escape(str(error))}"},
+        ]
+        yield messages, gr.skip(), quotes, "", gr.skip()
         return
-    messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
-    yield messages, gr.skip(), quotes, ""
+    messages += [{"role": "user", "content": escape(question)}, {"role": "assistant", "content": "…"}]
+    yield messages, gr.skip(), quotes, "", gr.skip()
     settings = pipeline.settings.replace(
-        top_k=int(top_k),
-        temperature=float(temperature),
-        max_tokens=int(max_tokens),
-        model=model or pipeline.settings.model,
+        top_k=int(top_k), temperature=float(temperature), max_tokens=int(max_tokens), model=model
     )
     streamed = ""
     try:
-        for item in pipeline.ask_stream(question, history, settings):
+        for item in pipeline.ask_stream(question, history, settings, videos=chosen):
             if isinstance(item, Answer):
-                messages[-1] = {"role": "assistant", "content": render_answer(item)}
-                quotes = sorted(set(map(tuple, quotes)) | {(c.quote_start, c.quote_end) for c in item.citations})
-                yield messages, render_transcript(transcript, set(quotes)), quotes, ""
+                messages[-1] = {"role": "assistant", "content": render_answer(item, titles(pipeline.index))}
+                for c in item.citations:
+                    quotes.setdefault(c.source, [])
+                    if [c.quote_start, c.quote_end] not in quotes[c.source]:
+                        quotes[c.source].append([c.quote_start, c.quote_end])
+                cited = item.citations[0].source if item.citations else shown
+                yield messages, transcript_html(pipeline, cited, quotes), quotes, "", cited
             else:
                 streamed += item
-                messages[-1] = {"role": "assistant", "content": streamed}
-                yield messages, gr.skip(), quotes, ""
+                messages[-1] = {"role": "assistant", "content": escape(streamed)}
+                yield messages, gr.skip(), quotes, "", gr.skip()
     except RagError as error:
-        messages[-1] = {"role": "assistant", "content": f"⚠ {error}"}
-        yield messages, gr.skip(), quotes, ""
+        messages[-1] = {"role": "assistant", "content": f"⚠ {escape(str(error))}"}
+        yield messages, gr.skip(), quotes, "", gr.skip()
     except Exception as error:  # never a traceback in the page
         log.exception("answering failed")
         messages[-1] = {
             "role": "assistant",
             "content": f"⚠ Something went wrong while answering ({type(error).__name__}); the details are in the server log.",
         }
-        yield messages, gr.skip(), quotes, ""
+        yield messages, gr.skip(), quotes, "", gr.skip()
+
+
+def safe_upload_name(name: str) -> str:
+    """The uploaded file's base name with only letters, digits, '-', '_' and '.' (no path, no hidden file)."""
+    base = Path(str(name).replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "transcript"
+    return stem[:80] + suffix
+
+
+def add_uploads(pipeline, files, progress=None) -> tuple[str, list[tuple[str, str]]]:
+    """Add uploaded transcripts to the library; returns (a message, the new video choices)."""
+    if not files:
+        return "Choose .srt, .vtt, Whisper .json or .txt files first.", video_choices(pipeline.index)
+    with tempfile.TemporaryDirectory() as work:
+        staged = []
+        for file in files:
+            path = Path(getattr(file, "name", file))
+            name = safe_upload_name(getattr(file, "orig_name", None) or path.name)
+            if Path(name).suffix not in UPLOAD_SUFFIXES:
+                return f"⚠ {escape(name)} is not a transcript; upload .srt, .vtt, .json or .txt files.", video_choices(
+                    pipeline.index
+                )
+            if path.stat().st_size > MAX_UPLOAD_BYTES:
+                return (
+                    f"⚠ {escape(name)} is larger than {MAX_UPLOAD_BYTES // 2**20} MB; upload a smaller file.",
+                    video_choices(pipeline.index),
+                )
+            target = Path(work) / name
+            shutil.copyfile(path, target)
+            staged.append(target)
+        notes: list[str] = []
+
+        def note(message: str) -> None:
+            notes.append(message)
+            if progress is not None:
+                progress(None, desc=message[:120])
+
+        try:
+            names = pipeline.add_files(staged, log=note)
+        except RagError as error:
+            return f"⚠ {escape(str(error))}", video_choices(pipeline.index)
+    titles = ", ".join(escape(pipeline.index.transcripts[n].title) for n in names)
+    return f"Added to the library: {titles}.", video_choices(pipeline.index)
 
 
 def build_app(pipeline) -> gr.Blocks:
-    transcript = next(iter(pipeline.index.transcripts.values()))
     models = list(CHAT_MODELS) + ([pipeline.settings.model] if pipeline.settings.model not in CHAT_MODELS else [])
-    with gr.Blocks(title="Ask the transcript", analytics_enabled=False) as app:  # nothing leaves the machine
-        gr.Markdown(
-            f"### Ask the transcript — {transcript.title}\nAnswers come only from the transcript; every citation is checked."
-        )
-        quotes = gr.State([])
+    first = next(iter(pipeline.index.transcripts))
+    with gr.Blocks(title="Ask the transcripts", analytics_enabled=False) as app:  # nothing leaves the machine
+        gr.Markdown("### Ask the transcripts\nAnswers come only from the transcripts; every citation is checked.")
+        quotes = gr.State({})
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Conversation", height=560, elem_id="chat", sanitize_html=False)
@@ -115,7 +201,23 @@ def build_app(pipeline) -> gr.Blocks:
                     send = gr.Button("Ask", variant="primary", elem_id="send")
                     stop = gr.Button("Stop", elem_id="stop")
                     clear = gr.Button("Clear", elem_id="clear")
+                videos = gr.Dropdown(
+                    video_choices(pipeline.index),
+                    value=[],
+                    multiselect=True,
+                    label="Search in (empty: every video)",
+                    elem_id="videos",
+                )
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                with gr.Accordion("Add transcripts to the library", open=False):
+                    uploads = gr.File(
+                        file_count="multiple",
+                        file_types=list(UPLOAD_SUFFIXES),
+                        label="SRT, WebVTT, Whisper JSON or text",
+                        elem_id="upload",
+                    )
+                    add = gr.Button("Add to the library", elem_id="add")
+                    status = gr.Markdown(elem_id="upload-status")
                 with gr.Accordion("Settings", open=False):
                     top_k = gr.Slider(
                         1, 8, value=pipeline.settings.top_k, step=1, label="Passages given to the model (top-k)"
@@ -126,25 +228,28 @@ def build_app(pipeline) -> gr.Blocks:
                     max_tokens = gr.Slider(
                         32, 512, value=pipeline.settings.max_tokens, step=8, label="Longest answer (tokens)"
                     )
-                    model = gr.Dropdown(
-                        models,
-                        value=pipeline.settings.model,
-                        label="Chat model (name or GGUF path)",
-                        allow_custom_value=True,
-                    )
+                    model = gr.Dropdown(models, value=pipeline.settings.model, label="Chat model")
             with gr.Column(scale=2):
-                gr.Markdown("#### Transcript")
-                view = gr.HTML(render_transcript(transcript, set()), elem_id="transcript")
+                shown = gr.Dropdown(video_choices(pipeline.index), value=first, label="Transcript", elem_id="shown")
+                view = gr.HTML(transcript_html(pipeline, first, {}), elem_id="transcript")
 
-        inputs = [question, chat, quotes, top_k, temperature, max_tokens, model]
-        outputs = [chat, view, quotes, question]
+        inputs = [question, chat, quotes, videos, shown, top_k, temperature, max_tokens, model]
+        outputs = [chat, view, quotes, question, shown]
 
         def answer(*args):
             yield from respond(pipeline, *args)
 
+        def upload(files, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for a progress bar)
+            message, choices = add_uploads(pipeline, files, progress)
+            return message, gr.update(choices=choices), gr.update(choices=choices), None
+
         events = [question.submit(answer, inputs, outputs), send.click(answer, inputs, outputs)]
         stop.click(None, None, None, cancels=events)
-        clear.click(lambda: ([], render_transcript(transcript, set()), [], ""), None, outputs, cancels=events)
+        clear.click(
+            lambda name: ([], transcript_html(pipeline, name, {}), {}, "", name), shown, outputs, cancels=events
+        )
+        shown.change(lambda name, q: transcript_html(pipeline, name, q), [shown, quotes], view)
+        add.click(upload, uploads, [status, videos, shown, uploads], concurrency_limit=1)
     return app
 
 

@@ -1,7 +1,9 @@
 """HTML for the browser UI: answers with their sources, and the transcript view.
 
 Pure functions from an `Answer` (or a transcript) to HTML strings; all
-transcript and model text is escaped. Each cited quote gets an anchor id
+transcript, user and model text is escaped, and a link to the video is only
+ever an http(s) address (rag.moments). A timed transcript shows its time
+every 30 seconds. Each cited quote gets an anchor id
 derived from its transcript offsets; a citation link jumps there and the
 page's CSS highlights the target, so no JavaScript is needed.
 """
@@ -11,9 +13,15 @@ from __future__ import annotations
 import html
 import re
 
+from rag.moments import time_label
 
-def _text(value: str) -> str:
-    return html.escape(value, quote=False)
+
+def escape(value: str) -> str:
+    """Text for the page: HTML special characters escaped, so nothing a user, a file or the model wrote runs."""
+    return html.escape(value, quote=True)
+
+
+_text = escape
 
 
 CSS = """
@@ -28,6 +36,8 @@ mark.cited:target, mark.cited.active { background: #ff9f43; outline: 2px solid #
 .sources .meta { color: #555; font-size: 0.9em; }
 .sources .removed { color: #c0392b; }
 .sources .passage mark { background: #fff1a8; }
+.sources .moment { font-weight: 600; }
+#transcript-view .ts { color: #888; font-size: 0.8em; margin-right: 0.3em; font-variant-numeric: tabular-nums; }
 """
 
 
@@ -37,6 +47,12 @@ def anchor_id(source: str, start: int, end: int) -> str:
 
 def position_label(position: float) -> str:
     return f"at {round(position * 100)}% of the video"
+
+
+def moment_label(title: str, start_time: float | None, position: float) -> str:
+    """'Title — 12:34', or 'Title — at 18% of the video' for untimed text."""
+    label = time_label(start_time)
+    return f"{title} — {label}" if label else f"{title} — {position_label(position)}"
 
 
 def _quote_in_context(text: str, passage_start: int, quote_start: int, quote_end: int, context: int = 1) -> str:
@@ -62,23 +78,29 @@ def _quote_in_context(text: str, passage_start: int, quote_start: int, quote_end
     )
 
 
-def render_sources(answer) -> str:
+def render_sources(answer, titles: dict[str, str] | None = None) -> str:
     """The Sources block for one answer: cited passages with their quotes, or the closest passages of a refusal."""
+    titles = titles or {}
     parts = ['<div class="sources">']
     if answer.refused:
         parts.append("<p><b>Closest passages</b> (none of them answers the question):</p>")
         for n, passage in enumerate(answer.passages[:3], start=1):
+            label = moment_label(titles.get(passage.source, passage.source), passage.start_time, passage.position)
             parts.append(
-                f'<div class="source"><span class="meta">{n}. {position_label(passage.position)}</span>'
+                f'<div class="source"><span class="meta">{n}. {_text(label)}</span>'
                 f'<div class="passage">{_text(passage.text)}</div></div>'
             )
     for c in answer.citations:
         target = anchor_id(c.source, c.quote_start, c.quote_end)
         status = "✓ supported by this passage" if c.supported else "✗ not supported"
+        label = _text(moment_label(c.title or c.source, c.quote_start_time, c.position))
+        if c.url:
+            label += f' <a class="video-link" href="{_text(c.url)}" target="_blank" rel="noopener noreferrer">▶ open the video here</a>'
         parts.append(
             f'<div class="source{"" if c.supported else " unsupported"}">'
             f'<a class="cite-link" href="#{target}" data-target="{target}">[{c.n}]</a> '
-            f'<span class="meta">{position_label(c.position)} · {status} (score {c.score:.2f}) · {html.escape(c.chunk_id)}</span>'
+            f'<span class="moment">{label}</span><br>'
+            f'<span class="meta">{status} (score {c.score:.2f}) · {_text(c.chunk_id)}</span>'
             f'<div class="passage">{_quote_in_context(c.text, c.start, c.quote_start, c.quote_end)}</div></div>'
         )
     for claim in getattr(answer, "removed_claims", []):
@@ -93,29 +115,47 @@ def render_sources(answer) -> str:
     return "".join(parts)
 
 
-def render_answer(answer) -> str:
+def render_answer(answer, titles: dict[str, str] | None = None) -> str:
     """The chat message for a finished answer: the checked text, then a collapsible Sources block."""
     count = len(answer.citations) or len(answer.passages[:3])
     label = "Sources" if answer.citations else "Closest passages"
     return (
         f"{_text(answer.answer)}\n\n"
-        f'<details class="sources-panel" open><summary>{label} ({count})</summary>{render_sources(answer)}</details>'
+        f'<details class="sources-panel" open><summary>{label} ({count})</summary>'
+        f"{render_sources(answer, titles)}</details>"
     )
+
+
+def time_marks(transcript, every: float = 30.0) -> dict[int, str]:
+    """{offset: "12:34"} at the first sentence of every `every` seconds, for a timed transcript."""
+    marks, next_at = {}, 0.0
+    for sentence in transcript.sentences:
+        if sentence.start_time is not None and sentence.start_time >= next_at:
+            marks[sentence.start] = time_label(sentence.start_time)
+            next_at = (sentence.start_time // every + 1) * every
+    return marks
 
 
 def render_transcript(transcript, quotes: set[tuple[int, int]]) -> str:
     """The cleaned transcript with its titles; every cited quote marked with its anchor."""
     text = transcript.text
+    marks = time_marks(transcript)
+
+    def plain(a: int, b: int) -> str:
+        out, cursor = [], a
+        for offset in sorted(o for o in marks if a <= o < b):
+            out.append(_text(text[cursor:offset]) + f'<span class="ts">{marks[offset]}</span>')
+            cursor = offset
+        return "".join(out) + _text(text[cursor:b])
+
     pieces, cursor = [], 0
     for start, end in sorted(q for q in quotes if 0 <= q[0] < q[1] <= len(text)):
         if start < cursor:
             continue
-        pieces.append(_text(text[cursor:start]))
-        pieces.append(
-            f'<mark class="cited" id="{anchor_id(transcript.source, start, end)}">{_text(text[start:end])}</mark>'
-        )
+        pieces.append(plain(cursor, start))
+        pieces.append(f'<mark class="cited" id="{anchor_id(transcript.source, start, end)}">{plain(start, end)}</mark>')
         cursor = end
-    pieces.append(_text(text[cursor:]))
+    pieces.append(plain(cursor, len(text)))
     body = "".join(pieces).replace("\n", "<br>\n")
     original = (
         f'<div class="original-title">{html.escape(transcript.original_title)}</div>'

@@ -1,0 +1,102 @@
+"""End to end on real podcast transcripts (../shared/corpus) with the real embedder: the library commands.
+
+A small library of real Whisper episodes (WebVTT and SubRip) is built with
+the `rag` command as a user would: `rag add`, `rag list --json`,
+`rag retrieve --video ... --json`, `rag remove`. The retrieved passage must
+hold the evidence of a library-dev question, its time span must contain the
+evidence's cue start, and adding then removing an episode gives back the same
+index. Answers on the library are checked in test_e2e_answers.py.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.evaluate import holds_evidence
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.e2e
+CORPUS = REPO.parent / "shared" / "corpus"
+EVAL = REPO.parent / "shared" / "eval" / "library-dev.jsonl"
+EPISODES = [  # three episodes of library-dev, one read from its SubRip file
+    "twiml-281-tracking-co2-emissions-with-machine-learning-with-laurence-w",
+    "twiml-393-what-the-data-tells-us-about-covid-19-with-eric-topol-392",
+    "twiml-039-rana-el-kaliouby-interview-enhancing-customer-experiences-wi",
+]
+EXTRA = "twiml-045-drew-conway-interview-cognitive-biases-in-data-science"
+
+
+def rag(*args, check=True):
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "rag"), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    if not CORPUS.exists():
+        pytest.fail(f"{CORPUS} is missing: the library tests read real transcripts from ../shared")
+    folder = tmp_path_factory.mktemp("library")
+    flags = ["--sources", str(folder / "library"), "--index-dir", str(folder / "index")]
+    files = [CORPUS / "twiml-vtt" / f"{EPISODES[0]}.vtt", CORPUS / "twiml-vtt" / f"{EPISODES[1]}.vtt"]
+    files.append(CORPUS / "twiml-srt" / f"{EPISODES[2]}.srt")
+    rag("add", *map(str, files), *flags)
+    return flags
+
+
+def questions() -> dict[str, dict]:
+    return {q["id"]: q for q in map(json.loads, EVAL.read_text().splitlines())}
+
+
+def test_rag_list_shows_titles_durations_chunks_and_formats(library):
+    listing = json.loads(rag("list", "--json", *library).stdout)
+    assert [e["name"] for e in listing] == sorted([f"{EPISODES[0]}.vtt", f"{EPISODES[1]}.vtt", f"{EPISODES[2]}.srt"])
+    by_name = {e["name"]: e for e in listing}
+    assert by_name[f"{EPISODES[2]}.srt"]["format"] == "srt" and by_name[f"{EPISODES[0]}.vtt"]["format"] == "vtt"
+    assert all(e["duration"] > 1200 and e["chunks"] > 50 and e["title"].startswith("Twiml ") for e in listing)
+
+
+@pytest.mark.parametrize("qid", ["lib-dev-58", "lib-dev-01"])
+def test_retrieve_in_one_video_finds_the_evidence_at_its_time(library, qid):
+    item = questions()[qid]
+    source = next(e for e in EPISODES if e == item["source"])
+    hits = json.loads(rag("retrieve", item["question"], "--video", source, "-k", "5", "--json", *library).stdout)
+    assert hits and all(Path(h["source"]).stem == source for h in hits)
+    holding = [h for h in hits if any(holds_evidence(h["text"], e) for e in item["evidence"])]
+    assert holding, [h["text"][:80] for h in hits]
+    assert holding[0]["start_time"] - 2 <= item["evidence_time"] <= holding[0]["end_time"] + 2
+
+
+def test_add_then_remove_is_fast_and_gives_back_the_same_index(library, tmp_path):
+    before = json.loads(rag("list", "--json", *library).stdout)
+    question = questions()["lib-dev-58"]["question"]
+    hits_before = json.loads(rag("retrieve", question, "-k", "5", "--json", *library).stdout)
+    added = json.loads(rag("add", str(CORPUS / "twiml-vtt" / f"{EXTRA}.vtt"), "--json", *library).stdout)
+    assert added["added"] == [f"{EXTRA}.vtt"] and added["seconds"] < 120
+    assert len(json.loads(rag("list", "--json", *library).stdout)) == len(before) + 1
+    rag("remove", EXTRA, *library)
+    assert json.loads(rag("list", "--json", *library).stdout) == before
+    assert json.loads(rag("retrieve", question, "-k", "5", "--json", *library).stdout) == hits_before
+
+
+def test_bad_library_input_is_one_line_and_changes_nothing(library, tmp_path):
+    junk = tmp_path / "episode.vtt"
+    junk.write_bytes(b"\x00\x01\x02" * 500)
+    for args in (["add", str(junk)], ["add", str(tmp_path / "missing.srt")], ["remove", "no-such-video"]):
+        result = rag(*args, *library, check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1, result.stderr
+    result = rag("retrieve", "anything", "--video", "no-such-video", *library, check=False)
+    assert result.returncode == 1 and "rag list" in result.stderr
