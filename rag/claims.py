@@ -25,7 +25,7 @@ import numpy as np
 
 from .context import Passage
 from .ingest import Sentence
-from .lang import detect_language
+from .lang import detect_language, latin_share
 from .markers import CITATION
 from .numbers import extract_numbers, unsupported_numbers
 
@@ -34,9 +34,9 @@ from .numbers import extract_numbers, unsupported_numbers
 # rejects claims unrelated to every passage; numbers are the strict test.
 SIMILARITY_THRESHOLD = 0.80
 OVERLAP_THRESHOLD = 0.5
-META_SENTENCE = re.compile(
-    r"(passages?|パッセージ|文節|引用|記載されて|述べられて|mentioned in|stated in|according to the (?:passage|text)|"
-    r"selon le passage|mentionné dans|cité dans)",
+META_SENTENCE = re.compile(  # sentences about the passages given, not about the video
+    r"(passages?|パッセージ|文節|箇所|mentioned in (?:the )?(?:passage|text)|stated in (?:the )?(?:passage|text)|"
+    r"according to the (?:passage|text)|selon le passage|mentionné dans le passage|cité dans le passage)",
     re.IGNORECASE,
 )
 NAME = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9.\-]*[A-Za-z0-9]|[A-Za-z]+\d[A-Za-z0-9\-]*)|[ァ-ヴ][ァ-ヴー]{2,}")
@@ -160,14 +160,41 @@ class ClaimCheck:
         }
 
 
+SAYS_WHERE = re.compile(
+    r"(述べられて|記載されて|書かれて|mentioned|stated|indicated|mentionné|indiqué|cité)", re.IGNORECASE
+)
+
+
+QUOTED = re.compile(r"\"[^\"]*\"?|“[^”]*”?|「[^」]*」?|«[^»]*»?")
+
+
 def is_meta(claim: str) -> bool:
-    """A sentence about the passages rather than about the video."""
-    return bool(META_SENTENCE.search(claim)) and not extract_numbers(claim) and len(claim) < 120
+    """A sentence about the passages rather than about the video: it names them (quoting them counts as
+    naming), or it is a short "this is stated in [1]" (これは[1]で述べられています) with nothing else in it;
+    a sentence with no letters at all is no claim either."""
+    if not any(c.isalpha() for c in claim):
+        return True
+    claim = QUOTED.sub("", claim).strip()
+    if extract_numbers(claim):
+        return False
+    names_them = bool(META_SENTENCE.search(claim)) and len(claim) < 120
+    return names_them or (bool(SAYS_WHERE.search(claim)) and len(claim) < 30)
 
 
 def names_in(text: str) -> list[str]:
-    """Names a claim relies on: capitalized or alphanumeric Latin words, katakana words."""
-    return [n for n in dict.fromkeys(NAME.findall(CITATION.sub(" ", text))) if n not in NOT_NAMES]
+    """Names a claim relies on: capitalized or alphanumeric Latin words, katakana words. A capitalized word
+    that opens a sentence ("Based", "Yes") counts only when its form marks a name (PostEra, GPT-4, OpenAI)."""
+    text = CITATION.sub(" ", text)
+    latin = latin_share(text) > 0.5  # in Japanese, a Latin word opening a sentence is a name
+    names = []
+    for match in NAME.finditer(text):
+        name = match.group()
+        opens = not text[: match.start()].strip() or re.search(r"[.!?。！？:]\s*[\"'“«]?\s*$", text[: match.start()])
+        if latin and opens and name.isalpha() and not re.search(r"[A-Z]", name[1:]):
+            continue
+        if name not in NOT_NAMES:
+            names.append(name)
+    return list(dict.fromkeys(names))
 
 
 def missing_names(claim: str, evidence: str, aliases: dict[str, list[str]]) -> list[str]:
@@ -254,13 +281,19 @@ def check_claims(
     ignore = set(extract_numbers(question))  # numbers the question itself states need no support
     aliases = aliases or {}
 
-    def lacking(text: str, window: str, passage_text: str) -> tuple:
-        """Numbers must be near the matching sentence; names anywhere in the passage when both share a language
-        (across languages names get transliterated: Stargate / スターゲート)."""
-        names = (
-            missing_names(text, passage_text, aliases) if detect_language(text) == detect_language(passage_text) else []
-        )
+    def lacking(text: str, window: str, passage_text: str, source: str) -> tuple:
+        """Numbers must be near the matching sentence; names somewhere in the same video (its title and text) or
+        in the question, when claim and passage share a language (across languages names get transliterated:
+        Stargate / スターゲート). A speaker's name is rarely repeated in each passage of a talk."""
+        same_language = detect_language(text) == detect_language(passage_text)
+        names = missing_names(text, f"{question}\n{source}", aliases) if same_language else []
         return (*unsupported_numbers(text, window, ignore), *names, *misassigned_roles(text, passage_text, aliases))
+
+    def source_of(numbers) -> str:
+        names = dict.fromkeys(passages[n - 1].source for n in numbers)
+        return "\n".join(
+            f"{transcripts[name].title}\n{transcripts[name].text}" for name in names if name in transcripts
+        )
 
     results = []
     for (text, cited), vector in zip(claims, claim_vectors):
@@ -271,7 +304,7 @@ def check_claims(
         }
         valid = [n for n in dict.fromkeys(cited) if n in verdicts]
         cited_text = " ".join(passages[n - 1].text for n in valid)
-        missing = lacking(text, "".join(verdicts[n][3] for n in valid), cited_text) if valid else ()
+        missing = lacking(text, "".join(verdicts[n][3] for n in valid), cited_text, source_of(valid)) if valid else ()
         close = [n for n in valid if verdicts[n][0]]
         if close and not missing:
             n = max(close, key=lambda m: verdicts[m][1])
@@ -279,14 +312,16 @@ def check_claims(
             others = [
                 m
                 for m in verdicts
-                if m not in valid and verdicts[m][0] and not lacking(text, verdicts[m][3], passages[m - 1].text)
+                if m not in valid
+                and verdicts[m][0]
+                and not lacking(text, verdicts[m][3], passages[m - 1].text, source_of([m]))
             ]
             n = max(others, key=lambda m: verdicts[m][1]) if others else None
         if n is None:
             score = max((verdicts[m][1] for m in valid), default=max(v[1] for v in verdicts.values()))
             if not valid:
                 everything = " ".join(p.text for p in passages)
-                missing = lacking(text, everything, everything)
+                missing = lacking(text, everything, everything, source_of(range(1, len(passages) + 1)))
             results.append(ClaimCheck(text, tuple(cited), False, None, None, score, missing))
         else:
             _, score, sentence, _ = verdicts[n]

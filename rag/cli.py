@@ -9,14 +9,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from . import __version__
-from .errors import RagError
-from .settings import GENERATION, INDEX, PATHS, RETRIEVAL, add_arguments, from_args, markdown_table
+from .errors import RagError, UsageError
+from .settings import (
+    GENERATION,
+    INDEX,
+    PATHS,
+    RETRIEVAL,
+    Settings,
+    add_arguments,
+    env_name,
+    flag_name,
+    from_args,
+    markdown_table,
+)
 
 
 def log(message: str) -> None:
@@ -47,14 +61,15 @@ def load_embedder_for(settings):
 
 
 def cmd_index_build(args) -> int:
-    from .store import index_is_current, sync_index
+    from .store import index_is_current, plan_sync, sync_index
 
     settings = from_args(args)
     if not args.force and index_is_current(settings, settings.embedder):
         log(f"the index in {settings.index_dir} is up to date (use --force to rebuild)")
         return 0
     started = time.perf_counter()
-    manifest = sync_index(settings, load_embedder_for(settings), force=args.force, log=log)
+    plan = plan_sync(settings, settings.embedder, force=args.force)  # a bad library fails before the model loads
+    manifest = sync_index(settings, load_embedder_for(settings), force=args.force, log=log, plan=plan)
     seconds = time.perf_counter() - started
     log(
         f"index ready in {seconds:.1f} s: {manifest['chunks']} chunks from {len(manifest['transcripts'])} transcript(s) in {settings.index_dir}"
@@ -65,10 +80,11 @@ def cmd_index_build(args) -> int:
 
 
 def cmd_add(args) -> int:
-    from .library import add_files
+    from .library import add_files, check_files
 
     settings = from_args(args)
     started = time.perf_counter()
+    check_files([Path(p) for p in args.files])  # a bad file fails before the model loads
     names = add_files(settings, load_embedder_for(settings), [Path(p) for p in args.files], log=log)
     log(f"added {len(names)} transcript(s) to {settings.sources} in {time.perf_counter() - started:.1f} s")
     if args.json:
@@ -77,7 +93,7 @@ def cmd_add(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    from .library import remove_transcripts
+    from .library import choose_transcripts, remove_transcripts
     from .store import load_index
 
     settings = from_args(args)
@@ -85,6 +101,7 @@ def cmd_remove(args) -> int:
         indexed = list(load_index(settings, settings.embedder).transcripts)
     except RagError:
         indexed = []
+    choose_transcripts(settings, args.names, indexed)  # an unknown name fails before the model loads
     removed = remove_transcripts(settings, load_embedder_for(settings), args.names, indexed, log=log)
     log(f"removed {', '.join(removed)} from {settings.sources} and the index")
     if args.json:
@@ -213,10 +230,14 @@ def cmd_eval(args) -> int:
     from .pipeline import Pipeline
 
     if args.compare:
-        from .report import compare
+        from .report import compare, read_report
 
-        before, after = (json.loads(Path(p).read_text()) for p in args.compare)
+        before, after = (read_report(p) for p in args.compare)
         rows, regressed = compare(before, after, args.tolerance)
+        if not rows:
+            raise RagError(
+                f"{args.compare[0]} and {args.compare[1]} share no metric; give two report.json files from `rag eval --out`"
+            )
         for row in rows:
             mark = "  REGRESSED" if row["regressed"] else ""
             print(f"{row['metric']:24} {row['before']!s:>10} -> {row['after']!s:>10}  ({row['change']:+}){mark}")
@@ -227,6 +248,11 @@ def cmd_eval(args) -> int:
             exit_code=2,
         )
     settings = from_args(args)
+    check_text_file(args.file, "eval file")
+    if args.answers:
+        check_text_file(args.answers, "answers file")
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise RagError(f"--out {args.out} is a file, not a folder; give a folder for the report files")
     items = split_items(read_eval_file(args.file), args.split)
     if args.limit:
         items = items[: args.limit]
@@ -267,7 +293,15 @@ def cmd_eval(args) -> int:
         return 0
     pipeline = Pipeline.load(settings)
     warn_if_stale(pipeline.index)
-    results, summary = run_eval(items, pipeline.index, pipeline.embedder, pipeline.generator(settings), settings)
+    results, summary = run_eval(
+        items,
+        pipeline.index,
+        pipeline.embedder,
+        pipeline.generator(settings),
+        settings,
+        calibration=args.calibrate,
+        judge=not args.no_judge,
+    )
     if args.out:
         from .report import write_report
 
@@ -277,8 +311,9 @@ def cmd_eval(args) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
         print(summary_text(summary))
-        print("calibration (threshold: key facts / false refusals / unanswerable refused):")
-        for row in summary["calibration"]:
+        if args.calibrate:
+            print("calibration, first passages only (threshold: key facts / false refusals / unanswerable refused):")
+        for row in summary.get("calibration", []):
             print(
                 f"  {row['threshold']:.2f}: {row['key_fact_accuracy']:.2f} / {row['false_refusals']:.2f} / {row['refusal_accuracy']:.2f}"
             )
@@ -290,10 +325,17 @@ def summary_text(summary: dict) -> str:
     from .evaluate import describe_rate
 
     lines = []
+    trust = summary.get("judge_agreement")
     for key, value in summary.items():
         if key in summary.get("rates", {}):
             lines.append(f"{key:24} {describe_rate(summary['rates'][key])}")
-        elif not key.startswith("by_") and key not in ("calibration", "rates"):
+        elif key == "faithfulness" and value is not None and trust:
+            lines.append(
+                f"{key:24} {value} (judge: agrees with {trust['labels']} hand-labelled claims {trust['accuracy']:.2f}, "
+                f"{trust['held_out_accuracy']:.2f} on the half not used to tune it; finds {trust['unsupported_recall']:.2f}"
+                f" of the unsupported ones: a rough measure)"
+            )
+        elif not key.startswith("by_") and key not in ("calibration", "rates", "judge_agreement"):
             lines.append(f"{key:24} {value}")
     for group in ("by_lang", "by_kind"):
         for name, figures in summary.get(group, {}).items():
@@ -307,7 +349,7 @@ def summary_text(summary: dict) -> str:
 
 
 def cmd_batch(args) -> int:
-    from .batch import read_questions, run_batch, write_tables
+    from .batch import check_output, read_questions, run_batch, write_tables
     from .pipeline import Pipeline
 
     settings = from_args(args)
@@ -317,6 +359,7 @@ def cmd_batch(args) -> int:
     if not questions:
         raise RagError(f"{args.input} holds no questions; put one question per line (.txt) or a 'question' field")
     output = Path(args.output)
+    check_output(output, Path(args.input))  # before the models load
     log(f"{len(questions)} questions; loading the models and the index ...")
     pipeline = Pipeline.load(settings)
     warn_if_stale(pipeline.index)
@@ -351,19 +394,150 @@ def cmd_settings(args) -> int:
 
 
 def cmd_ui(args) -> int:
+    from ui.app import auth_accounts, exposure_warnings, launch
+
     from .pipeline import Pipeline
 
+    if not args.host.strip():
+        raise UsageError("--host is empty; give an address to listen on, such as 127.0.0.1")
+    accounts = auth_accounts(args.auth, os.environ.get("RAG_UI_AUTH"))  # checked before the slow loads
+    for line in exposure_warnings(args.host, accounts, args.share):
+        log(line)
     settings = from_args(args)
-    if args.share:
-        log("warning: --share publishes this app through a public link")
     log("loading the models and the index ...")
     pipeline = Pipeline.load(settings)
     warn_if_stale(pipeline.index)
-    from ui.app import launch
-
-    log(f"open http://{args.host}:{args.port} (Ctrl+C to stop)")
-    launch(pipeline, host=args.host, port=args.port, share=args.share)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    log(f"open http://{host}:{args.port} (Ctrl+C to stop)")
+    launch(pipeline, host=args.host, port=args.port, share=args.share, accounts=accounts)
     return 0
+
+
+def check_text_file(path: str, what: str) -> None:
+    """An input file the library will read must exist and be UTF-8 text; checked here to name the fix."""
+    fix = f"give the path of the {what} (.jsonl)"
+    if Path(path).is_dir():
+        raise RagError(f"the {what} {path} is a folder; {fix}")
+    if not Path(path).is_file():
+        raise RagError(f"the {what} {path} does not exist; {fix}")
+    try:
+        Path(path).read_bytes().decode("utf-8")
+    except OSError as error:
+        raise RagError(f"cannot read the {what} {path} ({error.strerror or error}); make it readable") from None
+    except UnicodeDecodeError:
+        raise RagError(f"the {what} {path} is not UTF-8 text; {fix}") from None
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # lone surrogates: bytes that are not UTF-8
+FOLDERS = (
+    ("data_dir", "--data-dir / RAG_DATA_DIR"),
+    ("sources", "--sources / RAG_SOURCES"),
+    ("index_dir", "--index-dir / RAG_INDEX_DIR"),
+    ("models_dir", "--models-dir / RAG_MODELS_DIR"),
+)
+EMBEDDER_COMMANDS = ("index", "add", "remove", "retrieve", "ask", "batch", "eval", "ui")
+CHAT_COMMANDS = ("retrieve", "ask", "batch", "eval", "ui")
+
+
+def origin_of(args, spec) -> str:
+    return flag_name(spec) if getattr(args, spec.name, None) is not None else env_name(spec.name)
+
+
+def check_values(args, settings: Settings) -> None:
+    """What a setting's declaration lets through but no command can use: empty names, infinite numbers."""
+    for spec in fields(Settings):
+        raw = getattr(args, spec.name, None)
+        raw = os.environ.get(env_name(spec.name)) if raw is None else raw
+        if isinstance(raw, str) and not raw.strip():
+            raise UsageError(f"{spec.name} is empty; fix {origin_of(args, spec)}")
+        value = getattr(settings, spec.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"{spec.name} must be a finite number, got {value}; fix {origin_of(args, spec)}")
+
+
+def check_model_file(settings: Settings) -> None:
+    """A --model given as a path must be a GGUF file (llama.cpp would fail on it later, after the slow loads)."""
+    from .models import CHAT_MODELS
+
+    path = Path(settings.model).expanduser()
+    if settings.model in CHAT_MODELS or not path.is_file():
+        return  # a name, or a missing file: chat_model_path says what to do
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise RagError(
+            f"cannot read the chat model {path} ({error.strerror or error}); fix --model / RAG_MODEL"
+        ) from None
+    if magic != b"GGUF":
+        raise RagError(
+            f"{path} is not a GGUF model file; fix --model / RAG_MODEL (a .gguf file or one of the models.md names)"
+        )
+
+
+def check_question_text(question: str, settings: Settings) -> None:
+    from .answer import check_question
+
+    check_question(question, settings.max_question_chars)  # empty or too long
+    bad = CONTROL.search(question)
+    if bad and "\ud800" <= bad.group() <= "\udfff":
+        raise RagError("the question holds bytes that are not UTF-8 text; type it again in a UTF-8 terminal")
+    if bad:
+        raise RagError(f"the question holds a control character ({bad.group()!r}); remove it")
+
+
+def check_arguments(args) -> None:
+    """Cheap checks of the whole command line, so that bad input fails before any model or index loads."""
+    from .models import DEFAULT_EMBEDDER, embedder_path
+    from .store import check_folder
+
+    settings = from_args(args)
+    check_values(args, settings)
+    for name, option in FOLDERS:
+        check_folder(getattr(settings, name), option)
+    command = args.command
+    if command in CHAT_COMMANDS:
+        check_model_file(settings)
+    if command in EMBEDDER_COMMANDS and settings.embedder != DEFAULT_EMBEDDER:
+        embedder_path(settings)  # a folder given by the user must hold a model
+    if command in ("ask", "retrieve"):
+        check_question_text(args.question, settings)
+    if getattr(args, "history", None) == "":
+        raise UsageError("--history is empty; give the path of a JSON list of turns")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {value}")
+    return value
+
+
+def tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text!r}")
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with errors as the project writes them: one line starting with `error: `, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message}; see `{self.prog} --help`\n")
 
 
 ALL_GROUPS = (PATHS, INDEX, RETRIEVAL, GENERATION)
@@ -375,9 +549,7 @@ def add_common(parser: argparse.ArgumentParser, groups: tuple[str, ...] = ALL_GR
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rag", description="Ask questions about video transcripts, offline, with checked citations."
-    )
+    parser = Parser(prog="rag", description="Ask questions about video transcripts, offline, with checked citations.")
     parser.add_argument("--version", action="version", version=f"rag {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -454,8 +626,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", help="chat with the transcript in the browser")
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    ui.add_argument("--port", type=port_number, default=7860, help="port (default 7860)")
     ui.add_argument("--share", action="store_true", help="also publish a public share link (off by default)")
+    ui.add_argument(
+        "--auth",
+        action="append",
+        metavar="USER:PASSWORD",
+        help="require a login with this account (repeatable); else RAG_UI_AUTH=USER:PASSWORD[,USER:PASSWORD...]. "
+        "A password given here shows in the process list: prefer the variable",
+    )
     add_common(ui)
     ui.set_defaults(handler=cmd_ui)
 
@@ -465,9 +644,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two report.json files; exit 1 on a regression"
     )
     evaluate.add_argument(
-        "--tolerance", type=float, default=0.05, help="allowed drop of a rate before --compare calls it a regression"
+        "--tolerance",
+        type=tolerance,
+        default=0.05,
+        help="allowed drop of a rate before --compare calls it a regression",
     )
-    evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--limit", type=positive_int, help="only the first N questions")
     evaluate.add_argument(
         "--split",
         choices=["all", "tune", "held-out"],
@@ -478,6 +660,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--answers", metavar="BATCH_OUTPUT", help="score these answers (rag batch output) instead of generating"
     )
     evaluate.add_argument("--out", help="folder for report.json, report.md, report.html, plots and results.jsonl")
+    evaluate.add_argument(
+        "--no-judge", action="store_true", help="skip the independent judge of each claim (faster; no faithfulness)"
+    )
+    evaluate.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="answer every question from its first passages, refusals off, and tabulate refusal thresholds",
+    )
     evaluate.add_argument(
         "--retrieval", action="store_true", help="score retrieval only (no chat model): recall@1/3/5, MRR, latency"
     )
@@ -499,6 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # Gradio would report usage to its servers
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
         return args.handler(args)
     except RagError as error:
         log(f"error: {error}")
@@ -506,8 +697,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log("interrupted")
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader (`| head`) left; stop quietly, without a complaint at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:  # the last resort: every known failure above is a RagError naming its fix
+        log(f"error: unexpected {type(error).__name__}: {' '.join(str(error).split())}; please report it")
+        return 1
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def read_eval_file(path: Path) -> list[dict]:
 def score(item: dict, record: dict, threshold: float | None = None) -> dict:
     """Per-question metrics for one answer, given as `rag ask --json` / `rag batch` output.
 
-    When threshold is given, the answer was generated with refusals off and
+    When threshold is given (calibration), the answer was generated with refusals off and
     counts as refused if its refusal score reaches the threshold; the
     model's answer is kept (`model_answer`) so other thresholds can be scored.
     """
@@ -125,6 +125,7 @@ def score(item: dict, record: dict, threshold: float | None = None) -> dict:
         "answer_language_ok": detect_language(shown) == detect_language(item["question"]),
         "citations": [{"n": c["n"], "chunk_id": c["chunk_id"], "quote": c["quote"]} for c in citations],
         "claims": claims,
+        "passages": [{"n": p["n"], "source": p.get("source"), "text": p["text"]} for p in record.get("passages", [])],
         "streamed": record.get("streamed", ""),
         "timings": record.get("timings", {}),
     }
@@ -154,7 +155,11 @@ def score(item: dict, record: dict, threshold: float | None = None) -> dict:
             / len(cited)
         )
     if not refused and claims:
-        result["faithfulness"] = sum(c["supported"] for c in claims) / len(claims)
+        result["claims_kept"] = sum(c["supported"] for c in claims) / len(claims)  # the claim check's own view
+    judged = record.get("judged") or []
+    result["judged"] = judged
+    if not refused and judged:
+        result["faithfulness"] = sum(j["supported"] for j in judged) / len(judged)
     return result
 
 
@@ -247,6 +252,24 @@ def describe_rate(rate: dict) -> str:
     return f"{rate['value']:.2f} ({rate['k']}/{rate['n']}; 95% CI {low:.2f}-{high:.2f})"
 
 
+def judge_trust() -> dict | None:
+    """How well the faithfulness judge agreed with hand labels (rag/data/judge_agreement.json), if measured."""
+    path = Path(__file__).parent / "data" / "judge_agreement.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text(encoding="utf-8"))
+    every = report["judge"]["all"]
+    return {
+        "labels": every["claims"],
+        "accuracy": every["accuracy"],
+        "unsupported_recall": every["unsupported_recall"],
+        "unsupported_precision": every["unsupported_precision"],
+        "held_out_accuracy": report["judge"].get("held_out", {}).get("accuracy"),
+        "model": report["model"],
+        "measured": report["measured"],
+    }
+
+
 def aggregate(results: list[dict]) -> dict:
     ttft = [r["timings"]["ttft_ms"] for r in results if r["timings"].get("ttft_ms") is not None]
     totals = sorted(r["timings"]["total_ms"] for r in results if r["timings"].get("total_ms") is not None)
@@ -268,7 +291,10 @@ def aggregate(results: list[dict]) -> dict:
             for c in r.get("claims", [])
             if c["supported"] and c["cited_by_model"] and c["citations"][0] not in c["cited_by_model"]
         ),
-        "faithfulness": mean_of("faithfulness"),
+        "faithfulness": mean_of("faithfulness"),  # the independent judge's (rag.judge), per answer
+        "claims_judged": sum(len(r.get("judged", [])) for r in results),
+        "claims_judged_unsupported": sum(1 for r in results for j in r.get("judged", []) if not j["supported"]),
+        "claims_kept": mean_of("claims_kept"),  # the claim check's own verdicts: not a faithfulness measure
         "citation_precision": mean_of("citation_precision"),
         "citation_recall": mean_of("citation_recall"),
         "ttft_ms_p50": round(statistics.median(ttft), 1) if ttft else None,
@@ -276,6 +302,7 @@ def aggregate(results: list[dict]) -> dict:
         "total_ms_p90": round(totals[int(0.9 * (len(totals) - 1))], 1) if totals else None,
         "decode_tok_s_median": round(statistics.median(speeds), 2) if speeds else None,
         "rates": counted,
+        "judge_agreement": judge_trust(),
     }
     for key in ("lang", "kind"):
         groups = defaultdict(list)
@@ -345,18 +372,36 @@ def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 
 
 
 def run_eval(
-    items: list[dict], index, embedder, generator, settings, progress=True, steps=None
+    items: list[dict],
+    index,
+    embedder,
+    generator,
+    settings,
+    progress=True,
+    steps=None,
+    calibration=False,
+    judge=True,
 ) -> tuple[list[dict], dict]:
-    """Answer every item (refusals scored offline at the configured threshold) and aggregate."""
+    """Answer every item as `rag ask` would and aggregate; with judge, each claim an answer shows is also
+    judged against the passage it cites by the independent judge (rag.judge), which gives `faithfulness`.
+
+    With calibration, every question is answered from its first passages whatever the answerability
+    score (no refusal, no second chance), refusals are scored offline at the configured threshold, and
+    the summary gets a table of other thresholds (to choose a model's threshold, models.md).
+    """
     from .answer import STEPS, ask
+    from .judge import judge_answer
     from .models import refusal_threshold
 
     threshold = refusal_threshold(settings)
-    never_refuse = settings.replace(refusal_threshold=2.0)
+    run_with = settings.replace(refusal_threshold=2.0, second_chance=False) if calibration else settings
     results = []
     for number, item in enumerate(items, start=1):
-        answer = ask(item["question"], index, embedder, generator, never_refuse, steps=steps or STEPS)
-        results.append(score(item, answer.to_json(), threshold))
+        answer = ask(item["question"], index, embedder, generator, run_with, steps=steps or STEPS)
+        record = answer.to_json()
+        if judge and not answer.refused:
+            record["judged"] = judge_answer(generator, record)
+        results.append(score(item, record, threshold if calibration else None))
         if progress:
             r = results[-1]
             mark = "refused" if r["refused"] else ("ok" if r.get("key_facts_ok") else "-")
@@ -368,5 +413,6 @@ def run_eval(
     summary.update({f"retrieval_recall_at_{k}": retrieval[f"recall_at_{k}"] for k in (1, 3, 5)})
     summary["retrieval_mrr"] = retrieval["mrr"]
     summary["refusal_threshold"] = threshold
-    summary["calibration"] = calibrate(results)
+    if calibration:
+        summary["calibration"] = calibrate(results)
     return results, summary

@@ -1,7 +1,8 @@
 """Text generation behind a tiny protocol.
 
 `Generator.stream` takes chat messages and yields text pieces as the model
-produces them. The real backend is llama.cpp (llama-cpp-python), imported
+produces them; `Generator.choose` gives the probability of each of a few
+short replies (yes / no) from the first token. The real backend is llama.cpp (llama-cpp-python), imported
 only when a model is loaded, with settings suited to a small CPU: all cores,
 a large batch for prompt processing, a context that fits five passages.
 The fixed system prompt is evaluated once and its KV state kept on disk
@@ -16,36 +17,22 @@ import ctypes
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from .errors import RagError
 
 
-@dataclass(frozen=True)
-class Piece:
-    """A piece of streamed text; the first piece of a watched stream also carries the watched word's probability."""
-
-    text: str
-    watched_probability: float | None = None
-
-
 class Generator(Protocol):
-    """Streams a chat answer as `Piece`s.
-
-    With `watch`, the first piece carries how likely the first token was to
-    begin that word (e.g. NOT_FOUND), and the model is never let to write
-    it: the caller decides from the probability.
-    """
+    """Streams a chat answer as text pieces; `choose` reads how likely each of a few replies is."""
 
     name: str
 
-    def stream(
-        self, messages: list[dict], max_tokens: int, temperature: float, watch: str | None = None
-    ) -> Iterator[Piece]: ...
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def choose(self, messages: list[dict], options: dict[str, list[str]]) -> dict[str, float]: ...
 
 
 class LlamaGenerator:
@@ -153,45 +140,51 @@ class LlamaGenerator:
         self.llm.n_tokens = count.value
         return True
 
-    def _first_token_ids(self, word: str) -> list[int]:
-        variants = {word, " " + word}
-        return sorted({self.llm.tokenize(v.encode(), add_bos=False, special=False)[0] for v in variants})
-
-    def stream(
-        self, messages: list[dict], max_tokens: int, temperature: float, watch: str | None = None
-    ) -> Iterator[Piece]:
-        watched: list[float] = []  # filled by the logits processor at the first token
-        processors = None
-        if watch:
-            import numpy as np
-            from llama_cpp import LogitsProcessorList
-
-            banned = self._first_token_ids(watch)
-
-            def watch_and_ban(_input_ids, scores):
-                if not watched:
-                    shifted = np.exp(scores - scores.max())
-                    watched.append(float(shifted[banned].sum() / shifted.sum()))
-                scores[banned] = -np.inf
-                return scores
-
-            processors = LogitsProcessorList([watch_and_ban])
-        first = True
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
         for part in self.llm.create_chat_completion(
-            messages=messages,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stream=True,
-            seed=0,
-            logits_processor=processors,
+            messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True, seed=0
         ):
             text = part["choices"][0]["delta"].get("content")
             if text:
-                yield Piece(text, watched[0] if first and watched else None)
-                first = False
+                yield text
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def choose(self, messages: list[dict], options: dict[str, list[str]]) -> dict[str, float]:
+        """The probability of each option as the reply's first token, normalized over the options.
+
+        `options` maps a name to the words that begin it ({"yes": ["yes", "Yes"], "no": ["no", "No"]}); each
+        word counts by its first token, with and without a leading space. One token is evaluated after the
+        prompt, whose shared start with the previous prompt llama.cpp reuses.
+        """
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        seen: list[np.ndarray] = []
+
+        def record(_input_ids, scores):
+            if not seen:
+                seen.append(scores.copy())
+            return scores
+
+        self.llm.create_chat_completion(
+            messages=messages, max_tokens=1, temperature=0, logits_processor=LogitsProcessorList([record])
+        )
+        shifted = np.exp(seen[0] - seen[0].max())
+        mass = {name: float(shifted[self._first_token_ids_of(words)].sum()) for name, words in options.items()}
+        total = sum(mass.values()) or 1.0
+        return {name: value / total for name, value in mass.items()}
+
+    def _first_token_ids_of(self, words: list[str]) -> list[int]:
+        """The first token of each word, with and without a leading space."""
+        ids = set()
+        for word in words:
+            for variant in (word, " " + word):
+                tokens = self.llm.tokenize(variant.encode(), add_bos=False, special=False)
+                if tokens:
+                    ids.add(tokens[0])
+        return sorted(ids)
 
 
 def load_generator(settings, system_prompt: str | None = None) -> Generator:

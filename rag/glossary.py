@@ -24,7 +24,11 @@ def read_aliases(sources: Path) -> dict[str, list[str]]:
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
                 raise ValueError
-        except ValueError:
+        except OSError as error:
+            raise RagError(
+                f"cannot read {path} ({error.strerror or error}); make it a readable file or remove it"
+            ) from None
+        except (ValueError, RecursionError):
             raise RagError(
                 f'{path} is not a JSON object of lists like {{"DeepSeek": ["DepSIC"]}}; fix or remove it'
             ) from None

@@ -154,7 +154,11 @@ def read_sidecar(path: Path) -> dict:
         data = json.loads(sidecar.read_text(encoding="utf-8-sig"))
         if not isinstance(data, dict):
             raise ValueError
-    except (ValueError, UnicodeDecodeError):
+    except OSError as error:
+        raise RagError(
+            f"cannot read {sidecar.name} ({error.strerror or error}); make it a readable file or remove it"
+        ) from None
+    except (ValueError, RecursionError):
         raise RagError(
             f'{sidecar.name} is not a JSON object like {{"title": "...", "url": "https://..."}}; fix or remove it'
         ) from None
@@ -226,10 +230,15 @@ def timed_sentences(text: str, spans: list[tuple[int, int, float, float]]) -> li
 
 def sha256_file(path: Path) -> str:
     """The file's sha256; with a sidecar, of both (editing the sidecar changes the transcript's metadata)."""
-    digest = hashlib.sha256(Path(path).read_bytes())
     sidecar = sidecar_path(path)
-    if sidecar.exists():
-        digest.update(b"\0meta\0" + sidecar.read_bytes())
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes())
+        if sidecar.exists():
+            digest.update(b"\0meta\0" + sidecar.read_bytes())
+    except OSError as error:
+        raise RagError(
+            f"cannot read {error.filename or path} ({error.strerror or error}); make it a readable file or remove it"
+        ) from None
     return digest.hexdigest()
 
 
@@ -327,4 +336,7 @@ def list_sources(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_transcript_file(p))
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_file() and is_transcript_file(p))
+    except OSError as error:
+        raise RagError(f"cannot list the library {folder} ({error.strerror or error}); fix its permissions") from None

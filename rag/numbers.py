@@ -162,8 +162,11 @@ def spoken_numbers(text: str) -> list[float]:
             values.append((total or 0) + (current or 0))
         total = current = None
 
-    for word in words:
-        if word in SMALL_WORDS:
+    for position, word in enumerate(words):
+        if word in ("a", "an") and position + 1 < len(words) and words[position + 1] in MULTIPLIER_WORDS:
+            flush()
+            current = 1  # a thousand, a hundred
+        elif word in SMALL_WORDS:
             small = SMALL_WORDS[word]
             if current is None:
                 current = small

@@ -14,6 +14,8 @@ import html
 import json
 from pathlib import Path
 
+from .errors import RagError
+
 HIGHER_IS_BETTER = [
     "key_fact_accuracy",
     "refusal_accuracy",
@@ -90,8 +92,39 @@ def _headline(summary: dict) -> list[tuple[str, object]]:
     ]
 
 
+def read_report(path: Path) -> dict:
+    """A report.json that `rag eval --out DIR` wrote; RagError naming the fix when the file is not one."""
+    path = Path(path)
+    fix = "give a report.json written by `rag eval FILE --out DIR`"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RagError(f"the report {path} does not exist; {fix}") from None
+    except IsADirectoryError:
+        raise RagError(f"the report {path} is a folder; {fix} (the report.json inside it)") from None
+    except OSError as error:
+        raise RagError(f"cannot read the report {path} ({error.strerror or error}); {fix}") from None
+    except (ValueError, RecursionError):
+        raise RagError(f"the report {path} is not valid JSON; {fix}") from None
+    if not isinstance(data, dict):
+        raise RagError(f"the report {path} is not a JSON object of metrics; {fix}")
+    return data
+
+
 def write_report(folder: Path, results: list[dict], summary: dict) -> list[str]:
-    folder = Path(folder)
+    """Write the report files in folder; RagError when the folder cannot take them."""
+    try:
+        return _write_report(Path(folder), results, summary)
+    except OSError as error:
+        from .store import why_not_written
+
+        raise RagError(
+            f"cannot write the report in {folder}: {why_not_written(error)}; free some disk space, "
+            "fix the folder's permissions or choose another --out"
+        ) from None
+
+
+def _write_report(folder: Path, results: list[dict], summary: dict) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     (folder / "results.jsonl").write_text(
@@ -102,6 +135,15 @@ def write_report(folder: Path, results: list[dict], summary: dict) -> list[str]:
 
     md = ["# Evaluation report", "", "| metric | value |", "|---|---|"]
     md += [f"| {k} | {v} |" for k, v in _headline(summary)]
+    trust = summary.get("judge_agreement")
+    if trust and summary.get("faithfulness") is not None:
+        md += [
+            "",
+            f"Faithfulness is the independent judge's verdict (the chat model asked per claim). Against "
+            f"{trust['labels']} hand-labelled claims it agreed on {trust['accuracy']:.0%} "
+            f"({trust['held_out_accuracy']:.0%} on the half not used to tune it) and found "
+            f"{trust['unsupported_recall']:.0%} of the unsupported claims: treat it as a rough measure.",
+        ]
     for key in ("by_lang", "by_kind"):
         md += ["", f"## {key[3:]}", "", "| group | questions | key facts | refusals |", "|---|---|---|---|"]
         md += [

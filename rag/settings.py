@@ -71,7 +71,9 @@ class Settings:
         True, "when the claim check supports nothing, answer once more from the next passages", GENERATION
     )
     refusal_threshold: float = option(
-        -1.0, "refuse when P(first token begins NOT_FOUND) reaches this; -1: the model's calibrated value", GENERATION
+        -1.0,
+        "refuse when 1 - P(the model says the passages answer) reaches this; -1: the model's calibrated value",
+        GENERATION,
     )
     max_question_chars: int = option(2000, "longest question accepted, in characters", GENERATION, minimum=1)
 
@@ -147,7 +149,7 @@ def add_arguments(parser: argparse.ArgumentParser, groups: tuple[str, ...]) -> N
         if meta["group"] not in groups:
             continue
         names = [n for n in (meta["short"], flag_name(spec)) if n]
-        help_text = f"{meta['help']} [{env_name(spec.name)}]"
+        help_text = f"{meta['help']} [{env_name(spec.name)}]".replace("%", "%%")  # argparse formats help with %
         kind = _kind(spec)
         if kind == "bool":
             parser.add_argument(

@@ -11,6 +11,9 @@ embedder, so a part never changes once written. `sync_index` makes the index
 match the library folder: unchanged transcripts keep their parts, new or
 changed ones are embedded alone, removed ones are dropped; the manifest is
 written last, atomically, and parts it no longer names are deleted after.
+Every transcript to embed is read first (`plan_sync`), so a library file that
+is not a transcript fails the update before anything on disk changes, and a
+failed write (disk full, read-only folder) leaves the previous index whole.
 An interrupted update leaves the previous manifest and every part it names:
 the old index stays usable, and parts finished before the interruption are
 picked up by the next run instead of being embedded again. Writers hold a
@@ -22,6 +25,7 @@ files the index does not reflect. Searching lives in retrieve.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -42,6 +46,8 @@ from .lexical import BM25
 
 FORMAT_VERSION = 2
 REBUILD = "run `rag index build`"
+REBUILD_FORCE = "run `rag index build --force`"
+PART_NAME = re.compile(r"[A-Za-z0-9_.-]+-[0-9a-f]{16}")
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 2048  # recall@10 0.955 of exact search at 10^6 chunks, 15 ms (bench/retrieval_scale.py)
@@ -63,6 +69,17 @@ class Index:
         return self.transcripts[chunk.source]
 
 
+def why_not_written(error: OSError) -> str:
+    """Why a write failed, in a user's words: the disk is full, the folder is read-only, or the system's own."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full"
+    if error.errno == errno.EFBIG:
+        return "the file size limit was reached"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder is read-only"
+    return error.strerror or str(error)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary name, flush to disk, rename: readers see the old file or the new one, never a mix."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -73,21 +90,40 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as error:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
         raise RagError(
-            f"cannot write {path} ({error.strerror or error}); free some disk space or fix the folder's permissions"
+            f"cannot write {path}: {why_not_written(error)}; free some disk space or fix the folder's permissions, "
+            "then run again (the previous index is unchanged)"
+        ) from None
+
+
+def check_folder(path: Path, option: str) -> None:
+    """A folder setting must not name a file (a missing folder is each caller's business)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RagError(f"{path} is a file, not a folder; fix {option}")
+
+
+def make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RagError(
+            f"cannot create the index folder {folder}: {why_not_written(error)}; fix its permissions or choose --index-dir"
         ) from None
 
 
 @contextmanager
 def writer_lock(folder: Path):
     """One writer at a time per index folder (a second `rag add` waits for the first)."""
+    make_folder(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         handle = open(folder / ".lock", "a")
     except OSError as error:
         raise RagError(
-            f"cannot write to the index folder {folder} ({error.strerror}); fix its permissions or choose --index-dir"
+            f"cannot write to the index folder {folder}: {why_not_written(error)}; fix its permissions or choose --index-dir"
         ) from None
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -165,6 +201,7 @@ def _from_part_json(data: dict) -> tuple[Transcript, list[Chunk]]:
 
 def library_state(settings) -> dict[str, str]:
     """{file name: sha256} of the transcripts in the library folder."""
+    check_folder(settings.sources, "--sources / RAG_SOURCES")
     sources = list_sources(settings.sources)
     stems: dict[str, str] = {}
     for path in sources:
@@ -190,17 +227,91 @@ def embed_with_progress(embedder, texts: list[str], log, block: int = 1024) -> n
     return np.concatenate(parts)
 
 
+def well_formed(manifest) -> bool:
+    """A manifest of this format names, for every transcript, a part and its chunk count (older formats pass)."""
+    if not isinstance(manifest, dict):
+        return False
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return True  # check_manifest says which format it is
+    entries = manifest.get("transcripts")
+    return (
+        isinstance(entries, dict)
+        and isinstance(manifest.get("chunks"), int)
+        and all(
+            isinstance(e, dict)
+            and isinstance(e.get("part"), str)
+            and PART_NAME.fullmatch(e["part"]) is not None
+            and isinstance(e.get("chunks"), int)
+            and isinstance(e.get("sha256"), str)
+            for e in entries.values()
+        )
+    )
+
+
 def _read_manifest(folder: Path) -> dict | None:
-    path = folder / "manifest.json"
-    if not path.exists():
-        return None
+    """The manifest, None when there is none; RagError when it is damaged or cannot be read."""
+    check_folder(folder, "--index-dir / RAG_INDEX_DIR")
+    damaged = RagError(f"the index in {folder} is damaged (manifest.json); {REBUILD_FORCE}")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            raise ValueError
-        return manifest
-    except (ValueError, OSError, UnicodeDecodeError):
-        raise RagError(f"the index in {folder} is damaged (manifest.json); {REBUILD} --force") from None
+        text = (folder / "manifest.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        raise RagError(f"cannot read the index in {folder} (permission denied); fix its permissions") from None
+    except (OSError, ValueError):
+        raise damaged from None
+    try:
+        manifest = json.loads(text)
+    except (ValueError, RecursionError):
+        raise damaged from None
+    if not well_formed(manifest):
+        raise damaged
+    return manifest
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an update will embed, read (and so checked) before anything on disk changes."""
+
+    embedder_name: str
+    state: dict  # {file name: sha256} of the library
+    keys: dict  # {file name: part key}
+    ready: dict  # {file name: (Transcript, chunks)} of the transcripts whose parts are missing
+
+
+def plan_sync(settings, embedder_name: str, force: bool = False, allow_empty: bool = False) -> Plan:
+    """Read the library and every transcript the index lacks; a bad or empty library fails here, cheaply."""
+    folder = Path(settings.index_dir)
+    check_folder(folder, "--index-dir / RAG_INDEX_DIR")
+    state = library_state(settings)
+    if not state and not allow_empty:
+        raise RagError(
+            f"no transcripts (.srt, .vtt, .json, .txt) in {settings.sources}; add one with `rag add FILE` "
+            "or fix --sources / RAG_SOURCES"
+        )
+    chunking = chunking_of(settings)
+    keys = {name: part_key(name, sha, chunking, embedder_name) for name, sha in state.items()}
+    ready = {
+        name: _read_for_index(settings, name)
+        for name, key in keys.items()
+        if force or not _part_done(folder / "parts", key)
+    }
+    return Plan(embedder_name, state, keys, ready)
+
+
+def _part_done(parts: Path, key: str) -> bool:
+    return (parts / f"{key}.json").exists() and (parts / f"{key}.npy").exists()
+
+
+def _read_for_index(settings, name: str) -> tuple[Transcript, list[Chunk]]:
+    try:
+        transcript = read_transcript(Path(settings.sources) / name)
+    except RagError as error:
+        problem = str(error).split("; ")[0]  # the reader's fix is for `rag add`; here the file is in the library
+        raise RagError(
+            f"{problem}, in the library {settings.sources}; fix or remove that file", error.exit_code
+        ) from None
+    return transcript, chunk(transcript, settings.chunk_chars, settings.chunk_overlap_sentences)
 
 
 def sync_index(
@@ -209,20 +320,17 @@ def sync_index(
     force: bool = False,
     log: Callable[[str], None] | None = None,
     allow_empty: bool = False,
+    plan: Plan | None = None,
 ) -> dict:
     """Make the index match the library folder; embed only new or changed transcripts. Returns the manifest.
 
     With force, every transcript is read and embedded again. An empty library is an error unless
-    allow_empty (the last transcript was removed).
+    allow_empty (the last transcript was removed). `plan` (plan_sync) is what the caller already read.
     """
     log = log or (lambda message: None)
     folder = Path(settings.index_dir)
-    state = library_state(settings)
-    if not state and not allow_empty:
-        raise RagError(
-            f"no transcripts (.srt, .vtt, .json, .txt) in {settings.sources}; add one with `rag add FILE` "
-            "or fix --sources / RAG_SOURCES"
-        )
+    if plan is None or plan.embedder_name != embedder.name:
+        plan = plan_sync(settings, embedder.name, force=force, allow_empty=allow_empty)
     chunking = chunking_of(settings)
     with writer_lock(folder):
         try:
@@ -235,26 +343,22 @@ def sync_index(
             and old.get("dim") == embedder.dim
         )
         parts = folder / "parts"
-        parts.mkdir(parents=True, exist_ok=True)
         entries, todo = {}, []
-        for name, sha in state.items():
-            key = part_key(name, sha, chunking, embedder.name)
-            previous = (old.get("transcripts") or {}).get(name) if compatible else None
-            done = (parts / f"{key}.json").exists() and (parts / f"{key}.npy").exists()
-            if force or not done:
+        for name, key in plan.keys.items():
+            previous = old.get("transcripts", {}).get(name) if compatible else None
+            if force or not _part_done(parts, key):
                 todo.append((name, key))
             elif previous and previous.get("part") == key:
                 entries[name] = previous
             else:  # finished by an interrupted earlier run, or embedded under this key before
                 entries[name] = _entry_from_part(parts, key)
         if todo:
+            make_folder(parts)
             total_started = time.perf_counter()
             transcripts = []
             for name, key in todo:
-                transcript = read_transcript(Path(settings.sources) / name)
-                transcripts.append(
-                    (transcript, chunk(transcript, settings.chunk_chars, settings.chunk_overlap_sentences), key)
-                )
+                transcript, chunks = plan.ready.get(name) or _read_for_index(settings, name)
+                transcripts.append((transcript, chunks, key))
             total = sum(len(c) for _, c, _ in transcripts)
             log(f"embedding {total} chunks from {len(transcripts)} new or changed transcript(s) ...")
             done_chunks, logged = 0, time.perf_counter()
@@ -313,8 +417,8 @@ def _entry_from_part(parts: Path, key: str) -> dict:
     """The manifest entry of a part finished by an interrupted earlier run."""
     try:
         transcript, chunks = _from_part_json(json.loads((parts / f"{key}.json").read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError, OSError):
-        raise RagError(f"the index part {key} is damaged; {REBUILD} --force") from None
+    except (ValueError, KeyError, TypeError, IndexError, OSError, RecursionError):
+        raise RagError(f"the index part {key} is damaged; {REBUILD_FORCE}") from None
     return _entry(transcript, chunks, key)
 
 
@@ -340,20 +444,20 @@ def _write_hnsw(folder: Path, entries: dict, hnsw_min_chunks: int, log) -> str:
 
 
 def _collect_garbage(folder: Path, manifest: dict) -> None:
+    """Delete what the manifest no longer names; best effort, since the new index is already in place."""
     keep = {f"{e['part']}.{ext}" for e in manifest["transcripts"].values() for ext in ("json", "npy")}
-    for path in (folder / "parts").iterdir():
-        if path.name not in keep and not path.name.startswith("."):
+    parts = folder / "parts"
+    doomed = [
+        p for p in (parts.iterdir() if parts.is_dir() else ()) if p.name not in keep and not p.name.startswith(".")
+    ]
+    doomed += [p for p in folder.glob("hnsw-*.faiss") if p.name != manifest.get("hnsw_file")]
+    doomed += list(folder.glob(".*.tmp")) + list(parts.glob(".*.tmp"))  # left by an interrupted writer
+    doomed += [folder / old for old in ("vectors.faiss", "chunks.jsonl", "sources.json")]  # format 1
+    for path in doomed:
+        try:
             path.unlink(missing_ok=True)
-    for path in folder.glob("hnsw-*.faiss"):
-        if path.name != manifest.get("hnsw_file"):
-            path.unlink(missing_ok=True)
-    for path in list(folder.glob(".*.tmp")) + list((folder / "parts").glob(".*.tmp")):
-        try:  # a temporary file an interrupted writer left; a live writer holds the lock
-            path.unlink()
         except OSError:
             pass
-    for old in ("vectors.faiss", "chunks.jsonl", "sources.json"):  # format 1
-        (folder / old).unlink(missing_ok=True)
 
 
 def make_faiss_index(vectors: np.ndarray, hnsw_min_chunks: int):
@@ -414,6 +518,7 @@ def load_index(settings, embedder_name: str) -> Index:
     import faiss
 
     folder = Path(settings.index_dir)
+    check_folder(settings.sources, "--sources / RAG_SOURCES")
     manifest = _read_manifest(folder)
     if manifest is None:
         raise RagError(f"there is no index in {folder}; {REBUILD}")
@@ -441,10 +546,10 @@ def load_index(settings, embedder_name: str) -> Index:
     except RagError:
         raise
     except Exception as error:  # unreadable, truncated or hand-edited files
-        raise RagError(f"the index in {folder} is damaged ({type(error).__name__}); {REBUILD} --force") from None
+        raise RagError(f"the index in {folder} is damaged ({type(error).__name__}); {REBUILD_FORCE}") from None
     if faiss_index.ntotal != len(chunks) or len(chunks) != manifest.get("chunks"):
         raise RagError(
-            f"the index in {folder} is inconsistent ({faiss_index.ntotal} vectors, {len(chunks)} chunks); {REBUILD} --force"
+            f"the index in {folder} is inconsistent ({faiss_index.ntotal} vectors, {len(chunks)} chunks); {REBUILD_FORCE}"
         )
     try:
         stale = staleness(manifest, library_state(settings))

@@ -28,7 +28,7 @@ def translate(generator, question: str, target: str, max_tokens: int = 96) -> st
         {"role": "system", "content": INSTRUCTION.format(target=LANGUAGE_NAMES[target])},
         {"role": "user", "content": question},
     ]
-    text = "".join(piece.text for piece in generator.stream(messages, max_tokens, 0.0)).strip()
+    text = "".join(generator.stream(messages, max_tokens, 0.0)).strip()
     line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     line = re.sub(r"^(translation|traduction|翻訳)\s*[:：]\s*", "", line, flags=re.IGNORECASE).strip("\"'「」 ")
     if not line or line == question or detect_language(line) != target:

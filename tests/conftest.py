@@ -2,7 +2,8 @@
 
 FakeEmbedder maps text to a bag of character bigrams hashed into a small
 vector: similar texts get similar vectors, with no model. FakeGenerator
-replays a scripted answer piece by piece, like a streaming model.
+replays a scripted answer piece by piece, like a streaming model, and says the
+passages answer the question with probability 1 - refusal_score.
 """
 
 from __future__ import annotations
@@ -46,12 +47,17 @@ class FakeGenerator:
         self.messages = None
         self.refusal_score = refusal_score
 
-    def stream(self, messages, max_tokens, temperature, watch=None):
-        from rag.generate import Piece
-
+    def stream(self, messages, max_tokens, temperature):
         self.messages = messages
         for i in range(0, len(self.answer), self.piece_size):
-            yield Piece(self.answer[i : i + self.piece_size], self.refusal_score if watch and i == 0 else None)
+            yield self.answer[i : i + self.piece_size]
+
+    def choose(self, messages, options):
+        """The first option ("yes", "follows") gets 1 - refusal_score (answerable when no score is given)."""
+        self.asked_whether = messages
+        first, second = options
+        yes = 1.0 - (self.refusal_score or 0.0)
+        return {first: yes, second: 1.0 - yes}
 
     def count_tokens(self, text):
         return max(1, len(text) // 2)
@@ -65,7 +71,11 @@ def fake_settings(tmp_path):
     sources.mkdir()
     (sources / SEED.name).write_bytes(SEED.read_bytes())
     return Settings.load(
-        sources=sources, index_dir=tmp_path / "index", models_dir=tmp_path / "models", embedder="fake-bigrams"
+        sources=sources,
+        index_dir=tmp_path / "index",
+        models_dir=tmp_path / "models",
+        embedder="fake-bigrams",
+        translate_questions=False,  # the scripted answer would be taken for a translation; tested on its own
     )
 
 

@@ -19,8 +19,8 @@ class SameVector:
 
 
 class Transcript:
-    def __init__(self, text):
-        self.text = text
+    def __init__(self, text, title=""):
+        self.text, self.title = text, title
 
 
 TEXT = "アブダビの投資ファンドMGXは、現金で1,000億ドルを準備しています。同時に5,000億ドルという途方もない投資額です。"
@@ -95,12 +95,12 @@ class TwoAnswers(FakeGenerator):
         super().__init__(first)
         self.answers, self.prompts = [first, second], []
 
-    def stream(self, messages, max_tokens, temperature, watch=None):
+    def stream(self, messages, max_tokens, temperature):
         prompt = messages[-1]["content"]
         self.prompts.append(prompt)
         answer = self.answers[len(self.prompts) - 1]
         self.answer = answer or prompt.split("[1] ", 1)[1].split("。", 1)[0] + "。[1]"
-        yield from super().stream(messages, max_tokens, temperature, watch)
+        yield from super().stream(messages, max_tokens, temperature)
 
 
 def test_an_unsupported_answer_gets_a_second_chance_with_the_next_passages(fake_settings, fake_index):
@@ -196,3 +196,37 @@ def test_a_role_the_passage_gives_someone_else_is_not_supported():
     assert misassigned_roles("Musk is one of the founders of OpenAI.", passage, aliases) == []
     assert misassigned_roles("DepSICの創業者は誰ですか", "DeepSeekの創業者は梁文鋒です。", aliases) == []  # alias
     assert misassigned_roles("Google's CEO spoke.", "Google spoke.", aliases) == ["google ceo"]  # a role needs a source
+
+
+def test_names_count_when_the_video_or_the_question_has_them():
+    from rag.claims import names_in
+
+    talk = "Welcome, Rana el Kaliouby of Affectiva. " + "Filler sentence about nothing. " * 40
+    passage_text = "It maps them to eight different emotional states."
+    text = talk + passage_text
+    start = text.index(passage_text)
+    passage = Passage(
+        "t", start, len(text), passage_text, tuple(split_sentences(text[start:], start)), ("t#9",), 0.9, 1
+    )
+    transcripts = {"t": Transcript(text, title="Emotion AI with Rana el Kaliouby")}
+    claims = [
+        ("According to Rana el Kaliouby, the algorithm maps them to 8 emotional states.", [1]),  # name in the talk
+        ("Yes, Affectiva maps them to eight states.", [1]),  # "Yes" opens the sentence: no name
+        ("Based on Drew Conway's work, it maps them to 8 states.", [1]),  # a name from another video
+    ]
+    checks = check_claims(claims, [passage], transcripts, SameVector(), question="What does Affectiva's Drew do?")
+    assert [c.supported for c in checks] == [True, True, False]
+    assert checks[2].missing == ("Conway",)  # "Drew" is in the question
+    assert names_in("Yes. PostEra and OpenAI, not Based.") == ["PostEra", "OpenAI", "Based"]
+
+
+def test_sentences_about_where_something_is_said_are_not_claims():
+    from rag.claims import is_meta
+
+    assert (
+        is_meta("これはで述べられています。")
+        and is_meta("This is stated in passage.")
+        and is_meta("This was mentioned.")
+    )
+    assert not is_meta("Sam Altmanは、OpenAIが歴史の間違った側にいたと述べられています。")  # an answer, said that way
+    assert not is_meta("It is mentioned that 27 watts are used.")  # a figure makes it a claim

@@ -63,8 +63,7 @@ def index_copy(tmp_path_factory):
     if not (REPO / "index" / "manifest.json").exists():
         pytest.skip("run ./test.sh: the set-up builds the index")
     folder = tmp_path_factory.mktemp("index")
-    for path in (REPO / "index").iterdir():
-        shutil.copy(path, folder / path.name)
+    shutil.copytree(REPO / "index", folder, dirs_exist_ok=True)  # manifest.json and parts/
     return folder
 
 
@@ -78,12 +77,13 @@ def test_missing_index_exit_1(tmp_path):
 def test_corrupted_index_exit_1_and_is_left_alone(index_copy):
     damaged = index_copy.parent / "damaged"
     shutil.copytree(index_copy, damaged)
-    (damaged / "chunks.jsonl").write_text('{"broken": ')
-    before = {p.name: p.read_bytes() for p in damaged.iterdir()}
+    part = next((damaged / "parts").glob("*.npy"))
+    part.write_bytes(part.read_bytes()[:100])  # a truncated part
+    before = {p: p.read_bytes() for p in damaged.rglob("*") if p.is_file()}
     result = run("retrieve", "What is Stargate?", "--index-dir", str(damaged))
     assert_one_line_error(result, 1)
     assert "damaged" in result.stderr and "rag index build" in result.stderr
-    assert {p.name: p.read_bytes() for p in damaged.iterdir()} == before
+    assert {p: p.read_bytes() for p in damaged.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.e2e  # the real embedder and the set-up's index
@@ -101,6 +101,6 @@ def test_retrieve_json_shape(index_copy):
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert len(hits) == 5
-    assert set(hits[0]) == {"chunk_id", "score", "text", "source", "start", "end"}
+    assert set(hits[0]) == {"chunk_id", "score", "text", "source", "start", "end", "start_time", "end_time"}
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     assert any("1994年" in h["text"] for h in hits[:3])

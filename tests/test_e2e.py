@@ -172,8 +172,8 @@ SHORT_EVAL = ["dev-01", "dev-07", "dev-13", "dev-21", "dev-24", "dev-27"]
 def test_short_eval_stays_above_its_floors(pipeline, tmp_path):
     """CI's short eval: six dev questions (ja, en, fr, one unanswerable) through `rag eval`'s own code.
 
-    Floors are set from measurement on this set (key facts 5/5, faithfulness 1.00, refused 1/1) with one
-    question's slack: a regression of the pipeline fails CI.
+    Floors are set from measurement on this set (key facts 5/5, refused 1/1, judged faithfulness 0.40, the
+    claim check keeping 1.00) with one question's slack: a regression of the pipeline fails CI.
     """
     from rag.evaluate import run_eval
     from rag.report import write_report
@@ -184,7 +184,8 @@ def test_short_eval_stays_above_its_floors(pipeline, tmp_path):
     written = write_report(tmp_path, results, summary)
     assert {"report.json", "report.md", "report.html", "metrics.png", "latency.png"} <= set(written)
     assert summary["key_fact_accuracy"] >= 0.8, summary
-    assert summary["faithfulness"] >= 0.9, summary
+    assert summary["faithfulness"] >= 0.2, summary  # the judge's: measured 0.40 (it doubts right answers)
+    assert summary["claims_kept"] >= 0.8, summary
     assert summary["refusal_accuracy"] == 1.0, summary
     assert summary["answer_language_match"] >= 0.8, summary
 
@@ -250,3 +251,47 @@ def test_onnx_embedder_gives_pytorchs_vectors():
         cosines = np.sum(getattr(onnx, kind)(texts) * getattr(torch, kind)(texts), axis=1)
         assert cosines.min() > 0.9999, cosines
     assert not np.allclose(onnx.embed_queries(texts[:1]), onnx.embed_passages(texts[:1]))  # the e5 prefixes apply
+
+
+def test_a_question_that_stands_alone_is_answered_as_one_after_another_topic(pipeline):
+    """After a question about Stargate, the brain's watts (in French) are still found and answered."""
+    settings, index, embedder, generator = pipeline
+    history = [{"question": "What is Stargate?", "answer": "Stargate is a 500 billion dollar AI project [1]."}]
+    watts = dev_questions()["dev-26"]
+    result = list(ask_stream(watts["question"], index, embedder, generator, settings, history))[-1]
+    assert result.searched_for == watts["question"]  # decided: it does not follow the previous exchange
+    assert not result.refused and "27" in result.answer, result.answer
+    follow_up = list(ask_stream("Who invested in it?", index, embedder, generator, settings, history))[-1]
+    assert follow_up.searched_for != "Who invested in it?"  # decided: it does
+    assert any("SoftBank" in p.text and "MGX" in p.text for p in follow_up.passages), follow_up.passages
+
+
+@pytest.mark.xfail(reason="the 1.5B model reads 'Altman convinced SoftBank, Oracle and MGX' as 'Altman invested'")
+def test_a_follow_up_is_answered_from_the_exchange_it_follows(pipeline):
+    settings, index, embedder, generator = pipeline
+    history = [{"question": "What is Stargate?", "answer": "Stargate is a 500 billion dollar AI project [1]."}]
+    follow_up = list(ask_stream("Who invested in it?", index, embedder, generator, settings, history))[-1]
+    assert not follow_up.refused and any(n in follow_up.answer for n in ("SoftBank", "Oracle", "MGX")), follow_up
+
+
+def test_follow_ups_are_told_from_new_topics(pipeline):
+    """40 hand-written pairs (tests/data/follow_or_new.jsonl): the threshold was set on the tune half.
+
+    Measured with the 1.5B model: 15/20 right on each half (follow-ups 16/20 found, new topics 14/20);
+    the old yes/no prompt called all 40 follow-ups. The floor leaves two pairs of slack.
+    """
+    from rag.followup import follows_previous
+
+    *_, generator = pipeline
+    rows = [
+        json.loads(line) for line in (Path(__file__).parent / "data" / "follow_or_new.jsonl").read_text().splitlines()
+    ]
+    right = sum(
+        follows_previous(
+            generator, row["question"], [{"question": row["previous_question"], "answer": row["previous_answer"]}]
+        )
+        == row["follows"]
+        for row in rows
+    )
+    assert right >= 28, f"{right}/{len(rows)}"
+    assert not follows_previous(generator, rows[0]["question"], [])

@@ -5,7 +5,9 @@ the `rag` command as a user would: `rag add`, `rag list --json`,
 `rag retrieve --video ... --json`, `rag remove`. The retrieved passage must
 hold the evidence of a library-dev question, its time span must contain the
 evidence's cue start, and adding then removing an episode gives back the same
-index. Answers on the library are checked in test_e2e_answers.py.
+index. Then answers with the real chat model: key facts present, a cited
+passage holds the evidence, the citation's time span contains the
+evidence's cue start, an unanswerable question is refused.
 """
 
 import json
@@ -100,3 +102,54 @@ def test_bad_library_input_is_one_line_and_changes_nothing(library, tmp_path):
         assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1, result.stderr
     result = rag("retrieve", "anything", "--video", "no-such-video", *library, check=False)
     assert result.returncode == 1 and "rag list" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def answering(tmp_path_factory):
+    """The same three episodes as a library loaded in this process, with the chat model."""
+    from rag.embed import load_embedder
+    from rag.generate import load_generator
+    from rag.settings import Settings
+    from rag.store import build_index
+
+    folder = tmp_path_factory.mktemp("answers")
+    (folder / "library").mkdir()
+    for stem in EPISODES:
+        (folder / "library" / f"{stem}.vtt").write_bytes((CORPUS / "twiml-vtt" / f"{stem}.vtt").read_bytes())
+    settings = Settings.load(sources=folder / "library", index_dir=folder / "index")
+    embedder = load_embedder(settings)
+    return settings, build_index(settings, embedder), embedder, load_generator(settings)
+
+
+@pytest.mark.parametrize("qid", ["lib-dev-02", "lib-dev-23", "lib-dev-58", "lib-dev-06"])  # ja, ja, en, en
+def test_library_answers_have_key_facts_and_cite_the_moment(answering, qid):
+    from rag.answer import ask
+    from rag.evaluate import covered_groups
+
+    settings, index, embedder, generator = answering
+    item = questions()[qid]
+    result = ask(item["question"], index, embedder, generator, settings)
+    assert not result.refused, (result.answer, result.streamed, result.claims)
+    assert covered_groups(result.answer, item["key_facts"]) == len(item["key_facts"]), result.answer
+    holding = [
+        c
+        for c in result.citations
+        if Path(c.source).stem == item["source"] and any(holds_evidence(c.text, e) for e in item["evidence"])
+    ]
+    assert holding, [(c.title, c.time, c.text[:80]) for c in result.citations]
+    c = holding[0]
+    assert c.start_time - 2 <= item["evidence_time"] <= c.end_time + 2, (
+        c.start_time,
+        c.end_time,
+        item["evidence_time"],
+    )
+    assert c.time and c.title.startswith("Twiml ") and c.quote in c.text
+
+
+def test_an_unanswerable_library_question_is_refused(answering):
+    from rag.answer import ask
+    from rag.lang import REFUSALS
+
+    settings, index, embedder, generator = answering
+    result = ask(questions()["lib-dev-07"]["question"], index, embedder, generator, settings)
+    assert result.refused and result.answer == REFUSALS["en"] and result.citations == [] and result.hits

@@ -2,7 +2,7 @@
 
 from rag.ingest import Transcript
 from ui.app import history_turns, respond
-from ui.render import anchor_id, render_answer, render_transcript
+from ui.render import allow_listed, anchor_id, escape, render_answer, render_transcript
 
 from .conftest import FakePipeline
 
@@ -62,20 +62,45 @@ def test_bad_input_becomes_a_chat_message(fake_settings, fake_index):
 def test_refusal_shows_the_closest_passages(fake_settings, fake_index):
     pipeline = FakePipeline(fake_settings, fake_index, "NOT_FOUND")
     messages, _, quotes, _, _ = run(pipeline, "Quel est le prix de ChatGPT Pro ?")[-1]
-    assert "La transcription n&#x27;aborde pas cette question." in messages[-1]["content"]
+    assert "La transcription n&#39;aborde pas cette question." in messages[-1]["content"]
     assert "Closest passages" in messages[-1]["content"] and quotes == {}
 
 
 def test_transcript_and_answers_are_escaped():
     transcript = Transcript("a.txt", "x", "<b>Title</b>", "", "1 < 2 & <script>alert(1)</script>\nnext", ())
     page = render_transcript(transcript, {(0, 5)})
-    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;Title" in page
-    assert '<mark class="cited" id="q-a_txt-0-5">1 &lt; 2</mark>' in page and "<br>" in page
+    assert "<script>" not in page and "&#60;script&#62;" in page and "&#60;b&#62;Title" in page
+    assert '<mark class="cited" id="q-a_txt-0-5">1 &#60; 2</mark>' in page and "<br>" in page
 
     class Fake:
         answer, refused, citations, passages, removed_claims = "<img src=x onerror=alert(1)>", False, [], [], []
 
     assert "<img" not in render_answer(Fake())
+
+
+def test_markdown_in_text_stays_text():
+    shown = escape("[click](javascript:alert(1)) **bold** ![x](http://e/x.png) <i>")
+    assert not any(c in shown for c in "[]()*!<>") and shown.count("&#") == 17
+
+
+def test_only_allowed_tags_and_attributes_survive():
+    fragment = (
+        '<div class="source" onclick="x()"><a href="javascript:alert(1)">a</a><a href="#q-1" data-target="q-1">b</a>'
+        '<img src=x onerror=alert(1)><script>alert(2)</script><iframe src="https://e"></iframe>'
+        '<a href="https://youtu.be/x?t=5&amp;s=1" target="_blank">c</a><details open><summary>s</summary></details></div>'
+    )
+    assert allow_listed(fragment) == (
+        '<div class="source"><a>a</a><a href="#q-1" data-target="q-1">b</a>'
+        '<a href="https://youtu.be/x?t=5&amp;s=1" target="_blank">c</a><details open><summary>s</summary></details></div>'
+    )
+
+
+def test_history_from_the_chat_is_read_as_the_user_wrote_it():
+    messages = [
+        {"role": "user", "content": escape("C'est quoi [Stargate] ?")},
+        {"role": "assistant", "content": escape("Un projet [1].") + '\n\n<details class="sources-panel">…</details>'},
+    ]
+    assert history_turns(messages) == [{"question": "C'est quoi [Stargate] ?", "answer": "Un projet [1]."}]
 
 
 def test_the_app_sends_no_analytics(fake_settings, fake_index):
@@ -100,7 +125,7 @@ def test_an_uploaded_transcript_is_searchable_and_cited_with_its_time(fake_setti
     upload = SimpleNamespace(name=str(tmp_path / "upload.srt"), orig_name="../../Coal Plants <b>.srt")
     pipeline = FakePipeline(fake_settings, fake_index, "They trained on forty thousand images [1].")
     message, choices = add_uploads(pipeline, [upload])
-    assert message.startswith("Added to the library") and "&lt;b&gt;" not in message
+    assert message.startswith("Added to the library") and "&#60;b&#62;" not in message
     assert (fake_settings.sources / "Coal_Plants_b.srt").exists()  # a safe name, in the library folder only
     assert ("Coal Plants b (12:40)", "Coal_Plants_b.srt") in choices
     messages, view, quotes, _, shown = run(

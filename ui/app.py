@@ -16,6 +16,8 @@ and everything a user, a file or the model wrote is shown as text.
 
 from __future__ import annotations
 
+import html
+import ipaddress
 import logging
 import re
 import shutil
@@ -25,7 +27,7 @@ from pathlib import Path
 import gradio as gr
 
 from rag.answer import Answer, check_question
-from rag.errors import RagError
+from rag.errors import RagError, UsageError
 from rag.followup import parse_history
 from rag.models import CHAT_MODELS
 from rag.moments import time_label
@@ -52,7 +54,7 @@ def history_turns(messages: list[dict]) -> list[dict]:
         if message.get("role") == "assistant":
             content = content.split("<details", 1)[0].strip()
         if message.get("role") in ("user", "assistant"):
-            plain.append({"role": message["role"], "content": content})
+            plain.append({"role": message["role"], "content": html.unescape(content)})  # shown escaped
     return parse_history(plain, "the chat")
 
 
@@ -193,7 +195,9 @@ def build_app(pipeline) -> gr.Blocks:
         quotes = gr.State({})
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Conversation", height=560, elem_id="chat", sanitize_html=False)
+                chat = gr.Chatbot(  # every text is escaped (ui.render.escape): only the tags built there render
+                    label="Conversation", height=560, elem_id="chat", sanitize_html=False
+                )
                 question = gr.Textbox(
                     placeholder="Ask in Japanese, English or French…", show_label=False, elem_id="question", max_lines=4
                 )
@@ -253,7 +257,117 @@ def build_app(pipeline) -> gr.Blocks:
     return app
 
 
-def launch(pipeline, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+AUTH_FORMAT = "USER:PASSWORD"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address to listen on is reachable only from this machine: 127.x, ::1 or localhost."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # 0.0.0.0, another address, or a host name other than localhost: reachable
+
+
+def parse_account(text: str, where: str) -> tuple[str, str]:
+    """(user, password) from USER:PASSWORD; errors name where the value came from, never the value itself."""
+    user, colon, password = text.partition(":")
+    fix = f"give {AUTH_FORMAT}"
+    if not text.strip():
+        raise UsageError(f"{where} is empty; {fix}")
+    if not colon:
+        raise UsageError(f"{where} has no ':' between user and password; {fix}")
+    if not user.strip():
+        raise UsageError(f"{where} has an empty user name; {fix}")
+    if user != user.strip():
+        raise UsageError(f"{where} has spaces around the user name (the login page strips them); remove them")
+    if not password:
+        raise UsageError(f"{where} has an empty password; {fix}")
+    return user, password
+
+
+def auth_accounts(flag_values: list[str] | None, env_value: str | None) -> list[tuple[str, str]]:
+    """The login accounts from --auth (repeatable), else RAG_UI_AUTH (USER:PASSWORD, several separated by commas).
+
+    As for every setting, flags win over the variable. A malformed value is a usage error.
+    """
+    if flag_values:
+        entries = [(value, f"--auth value {i}") for i, value in enumerate(flag_values, 1)]
+        origin = "--auth"
+    elif env_value is not None:
+        if not env_value.strip():
+            raise UsageError(f"RAG_UI_AUTH is empty; give {AUTH_FORMAT}[,{AUTH_FORMAT}...] or unset it")
+        entries = [(item.strip(), f"RAG_UI_AUTH item {i}") for i, item in enumerate(env_value.split(","), 1)]
+        origin = "RAG_UI_AUTH"
+    else:
+        return []
+    accounts: list[tuple[str, str]] = []
+    for value, where in entries:
+        user, password = parse_account(value, where)
+        if any(user == known for known, _ in accounts):
+            raise UsageError(f"the user {user!r} is given twice in {origin}; give each user once")
+        accounts.append((user, password))
+    return accounts
+
+
+def exposure_warnings(host: str, accounts: list[tuple[str, str]], share: bool = False) -> list[str]:
+    """One-line warnings for an app reachable beyond this machine (never showing a password)."""
+    lines = []
+    login = f"a login is required ({len(accounts)} account{'s' if len(accounts) != 1 else ''})"
+    how = f"add --auth {AUTH_FORMAT} (or RAG_UI_AUTH={AUTH_FORMAT}) to require a login"
+    if not is_loopback(host):
+        if accounts:
+            lines.append(
+                f"warning: --host {host} listens beyond this machine; {login}, but over plain HTTP, "
+                "so passwords and answers cross the network unencrypted"
+            )
+        else:
+            lines.append(
+                f"warning: --host {host} listens beyond this machine and no login is set: anyone on the network "
+                f"can use the app (ask questions, add transcripts); {how}"
+            )
+    if share:
+        lines.append(
+            f"warning: --share publishes this app through a public link; {login}"
+            if accounts
+            else f"warning: --share publishes this app through a public link that anyone can use; {how}"
+        )
+    return lines
+
+
+def launch_options(
+    host: str = "127.0.0.1", port: int = 7860, share: bool = False, accounts: list[tuple[str, str]] | None = None
+) -> dict:
+    """The keyword arguments of Gradio's `Blocks.launch` for `rag ui`.
+
+    `auth` is Gradio's list of (user, password) tuples, or None for no login (an empty list would lock
+    everyone out). What Gradio would otherwise take from GRADIO_* variables is pinned: no server-side
+    rendering by a Node proxy, no MCP server; uploads above MAX_UPLOAD_BYTES are refused before they are
+    written to disk.
+    """
+    return {
+        "server_name": host,
+        "server_port": port,
+        "share": share,
+        "auth": [tuple(a) for a in accounts] if accounts else None,
+        "css": CSS,
+        "show_error": False,
+        "footer_links": [],
+        "ssr_mode": False,
+        "mcp_server": False,
+        "max_file_size": MAX_UPLOAD_BYTES,
+    }
+
+
+def launch(
+    pipeline,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    accounts: list[tuple[str, str]] | None = None,
+) -> None:
     app = build_app(pipeline)
     app.queue(default_concurrency_limit=1, max_size=32)
-    app.launch(server_name=host, server_port=port, share=share, css=CSS, show_error=False, footer_links=[])
+    app.launch(**launch_options(host, port, share, accounts))

@@ -12,16 +12,66 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 
 from rag.moments import time_label
 
+ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'[]()*_`!#~|\\"})
+
 
 def escape(value: str) -> str:
-    """Text for the page: HTML special characters escaped, so nothing a user, a file or the model wrote runs."""
-    return html.escape(value, quote=True)
+    """Text for the page: HTML's special characters and Markdown's as numeric entities (the chat renders
+    Markdown), so nothing a user, a file or the model wrote becomes markup, a link or a script; only the tags
+    built here do."""
+    return value.translate(ENTITIES)
 
 
 _text = escape
+
+ALLOWED_TAGS = {"a", "b", "br", "details", "div", "mark", "p", "span", "summary"}
+ALLOWED_ATTRIBUTES = {"class", "id", "href", "data-target", "target", "rel", "open"}
+SAFE_HREF = ("#", "https://", "http://")
+
+
+class _AllowList(HTMLParser):
+    """Re-emits a fragment keeping only allowed tags and attributes; all text is escaped again."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skipping += 1
+        if tag not in ALLOWED_TAGS or self.skipping:
+            return
+        kept = []
+        for name, value in attrs:
+            value = value or ""
+            if name not in ALLOWED_ATTRIBUTES or (name == "href" and not value.lower().startswith(SAFE_HREF)):
+                continue
+            kept.append(f' {name}="{html.escape(value)}"' if value or name != "open" else f" {name}")
+        self.out.append(f"<{tag}{''.join(kept)}>")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in ALLOWED_TAGS and tag != "br" and not self.skipping:
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.out.append(escape(data))
+
+
+def allow_listed(fragment: str) -> str:
+    """The fragment with only the tags and attributes this module builds (an allow-list, not a block-list):
+    a second line of defence behind escaping, since the chat shows this HTML unsanitized by Gradio."""
+    parser = _AllowList()
+    parser.feed(fragment)
+    parser.close()
+    return "".join(parser.out)
 
 
 CSS = """
@@ -108,7 +158,7 @@ def render_sources(answer, titles: dict[str, str] | None = None) -> str:
         parts.append(
             f'<div class="source unsupported"><span class="removed">✗ Removed, not supported by the transcript:</span> '
             f"“{_text(claim.text)}”"
-            + (f' <span class="meta">(not in the passage: {html.escape(lacking)})</span>' if lacking else "")
+            + (f' <span class="meta">(not in the passage: {escape(lacking)})</span>' if lacking else "")
             + "</div>"
         )
     parts.append("</div>")
@@ -119,7 +169,7 @@ def render_answer(answer, titles: dict[str, str] | None = None) -> str:
     """The chat message for a finished answer: the checked text, then a collapsible Sources block."""
     count = len(answer.citations) or len(answer.passages[:3])
     label = "Sources" if answer.citations else "Closest passages"
-    return (
+    return allow_listed(
         f"{_text(answer.answer)}\n\n"
         f'<details class="sources-panel" open><summary>{label} ({count})</summary>'
         f"{render_sources(answer, titles)}</details>"
@@ -158,11 +208,9 @@ def render_transcript(transcript, quotes: set[tuple[int, int]]) -> str:
     pieces.append(plain(cursor, len(text)))
     body = "".join(pieces).replace("\n", "<br>\n")
     original = (
-        f'<div class="original-title">{html.escape(transcript.original_title)}</div>'
-        if transcript.original_title
-        else ""
+        f'<div class="original-title">{escape(transcript.original_title)}</div>' if transcript.original_title else ""
     )
-    return (
-        f'<div id="transcript-view"><div class="transcript-title">{html.escape(transcript.title)}</div>'
+    return allow_listed(
+        f'<div id="transcript-view"><div class="transcript-title">{escape(transcript.title)}</div>'
         f'{original}<div class="transcript-body">{body}</div></div>'
     )

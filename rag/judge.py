@@ -1,0 +1,91 @@
+"""An independent judge of faithfulness for `rag eval`: does the cited text support the claim?
+
+The local chat model reads one claim and the passage it cites and answers
+yes or no; the judge's score is P(yes) from its first token, normalized over
+yes and no, and a claim counts as supported from `SUPPORTED_FROM` up
+(chosen on one half of the hand labels, reported on the other). It is
+independent of the answer's own claim check (rag.claims compares numbers,
+names and similarity; it does not ask the model), so `rag eval` does not let
+the checker grade itself. How far it can be trusted is measured against hand
+labels (tests/data/judge_labels.jsonl; `agreement`) and printed beside the
+score. Nothing here changes an answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+JUDGE_SYSTEM = (
+    "You check statements against a source text from a video transcript. A statement is supported only if "
+    "the source text says it: same facts, same numbers, same people and things, same yes or no. A statement "
+    "that adds a detail the source does not give, mixes up who did what, or only talks about the source, is "
+    "not supported. Reply yes or no.\n\n"
+    "Examples:\n"
+    "Source: We trained on about forty thousand hours of audio, mostly English podcasts.\n"
+    "Statement: The model was trained on roughly 40,000 hours of audio. -> yes\n"
+    "Source: We trained on about forty thousand hours of audio, mostly English podcasts.\n"
+    "Statement: The model was trained on 4,000 hours of audio. -> no\n"
+    "Source: Maria founded the lab in 2015; later Tom joined as its director.\n"
+    "Statement: Tom founded the lab. -> no\n"
+    "Source: We haven't tried it on phones yet, only on laptops.\n"
+    "Statement: Yes, it runs on phones. -> no\n"
+    "Source: The survey covered three cities.\n"
+    "Statement: The survey covered three cities and cost 2 million euros. -> no\n"
+    "Source: The survey covered three cities.\n"
+    "Statement: This is stated in the passage. -> no\n"
+    "Source: 調査は三つの都市で行われた。\n"
+    "Statement: The survey took place in three cities. -> yes"
+)
+SUPPORTED_FROM = 0.6  # chosen on the tune half of the hand labels (bench/judge_agreement.py)
+YES_NO = {"yes": ["yes", "Yes", "YES", "はい", "oui", "Oui"], "no": ["no", "No", "NO", "いいえ", "non", "Non"]}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    p_yes: float
+
+    @property
+    def supported(self) -> bool:
+        return self.p_yes >= SUPPORTED_FROM
+
+
+def judge_messages(claim: str, source: str, question: str = "") -> list[dict]:
+    asked = f"Question that was asked: {question}\n" if question else ""
+    user = (
+        f"Source text:\n<source>\n{source}\n</source>\n\n{asked}Statement: {claim}\n\n"
+        "Does the source text support the statement? Reply yes or no."
+    )
+    return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
+
+
+def judge_claim(generator, claim: str, source: str, question: str = "") -> Verdict:
+    return Verdict(claim, generator.choose(judge_messages(claim, source, question), YES_NO)["yes"])
+
+
+def agreement(verdicts: list[bool], labels: list[bool]) -> dict:
+    """How the judge compares with hand labels: accuracy, and precision/recall on the unsupported claims."""
+    pairs = list(zip(verdicts, labels))
+    flagged = [label for verdict, label in pairs if not verdict]  # the judge says unsupported
+    unsupported = [verdict for verdict, label in pairs if not label]  # the labels say unsupported
+    return {
+        "claims": len(pairs),
+        "accuracy": round(sum(v == lab for v, lab in pairs) / len(pairs), 3) if pairs else None,
+        "unsupported_labelled": len(unsupported),
+        "unsupported_precision": round(sum(not lab for lab in flagged) / len(flagged), 3) if flagged else None,
+        "unsupported_recall": round(sum(not v for v in unsupported) / len(unsupported), 3) if unsupported else None,
+    }
+
+
+def judge_answer(generator, record: dict) -> list[dict]:
+    """Verdicts on the claims an answer shows (`rag ask --json` output): each against the passage it cites."""
+    passages = {p["n"]: p["text"] for p in record.get("passages", [])}
+    verdicts = []
+    for claim in record.get("claims", []):
+        cited = [n for n in claim["citations"] if n in passages]
+        if not claim["supported"] or not cited:
+            continue
+        source = "\n\n".join(passages[n] for n in cited)
+        verdict = judge_claim(generator, claim["text"], source, record.get("question", ""))
+        verdicts.append({"text": claim["text"], "p_yes": round(verdict.p_yes, 4), "supported": verdict.supported})
+    return verdicts
