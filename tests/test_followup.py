@@ -65,3 +65,29 @@ def test_follow_up_reaches_prompt_and_answer(fake_settings, fake_index):
     assert answer.searched_for.startswith("DeepSeekはいくらで") and answer.searched_for.endswith(
         "何台のGPUを使いましたか？"
     )
+
+
+class Probability:
+    """A generator whose P(follows) is fixed; records what it was asked."""
+
+    def __init__(self, p):
+        self.p, self.asked = p, []
+
+    def choose(self, messages, options):
+        self.asked.append((messages, options))
+        return {"follows": self.p, "new": 1 - self.p}
+
+
+def test_follows_is_decided_by_the_threshold_and_never_without_history():
+    from rag.followup import FOLLOWS_EXAMPLES, FOLLOWS_FROM, follows_previous
+
+    turn = [{"question": "What is Stargate?", "answer": "An AI project [1]."}]
+    assert follows_previous(Probability(FOLLOWS_FROM), "Who invested in it?", turn)
+    assert not follows_previous(Probability(FOLLOWS_FROM - 0.01), "Who invested in it?", turn)
+    silent = Probability(1.0)
+    assert not follows_previous(silent, "Who invested in it?", []) and silent.asked == []
+    probe = Probability(0.5)
+    follows_previous(probe, "Who invested in it?", turn)
+    [(messages, options)] = probe.asked
+    assert len(messages) == 2 + 2 * len(FOLLOWS_EXAMPLES) and set(options) == {"follows", "new"}
+    assert "What is Stargate?" in messages[-1]["content"] and "Who invested in it?" in messages[-1]["content"]
