@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def first_token_seconds(generator, messages, settings) -> float:
+def first_token_seconds(generator, messages) -> float:
     started = time.perf_counter()
     for _ in generator.stream(messages, 1, 0.0):
         break
@@ -61,9 +61,9 @@ def main() -> int:
             {"yes": ["yes"], "no": ["no"]},
         )
         check_s = time.perf_counter() - started
-        after_check_s = first_token_seconds(generator, prompt, settings)
+        after_check_s = first_token_seconds(generator, prompt)
         generator.llm.load_state(primed)
-        alone_s = first_token_seconds(generator, prompt, settings)
+        alone_s = first_token_seconds(generator, prompt)
         rows.append(
             {
                 "id": item["id"],

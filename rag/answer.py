@@ -3,7 +3,7 @@
 `ask_stream` is the one generator that the CLI, the batch runner and the UI
 share: it yields text pieces as the model writes them, then one final
 `Answer`. It runs explicit steps, each a replaceable function in `Steps`:
-translate → retrieve → passages → answerable → prompt → generate → check,
+follows → translate → retrieve → passages → answerable → prompt → generate → check,
 then `compose` builds the Answer. Before answering, the model is asked
 whether the numbered passages state the answer (yes or no, read from the
 first token, on the same prompt start as the answer, so the passages are

@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import RagError
 from .ingest import read_transcript
 from .readers import SUFFIXES, is_transcript_file
-from .store import library_state, sync_index, why_not_written
+from .store import library_state, make_folder, sync_index, why_not_written
 
 SIDECARS = (".meta.json", ".aliases.json")
 
@@ -113,12 +113,7 @@ def add_files(settings, embedder, paths: list[Path], log: Callable[[str], None] 
                 f"the library already holds {stems[path.stem]}, with the same name as {path.name}; "
                 f"remove it first (`rag remove {path.stem}`) or rename the file"
             )
-    try:
-        library.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise RagError(
-            f"cannot create the library folder {library}: {why_not_written(error)}; fix --sources / RAG_SOURCES"
-        ) from None
+    make_folder(library, "library folder", "fix --sources / RAG_SOURCES")
     clear_partial_copies(library)
     created = []
     try:

@@ -106,13 +106,13 @@ def check_folder(path: Path, option: str) -> None:
         raise RagError(f"{path} is a file, not a folder; fix {option}")
 
 
-def make_folder(folder: Path) -> None:
+def make_folder(
+    folder: Path, what: str = "index folder", fix: str = "fix its permissions or choose --index-dir"
+) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise RagError(
-            f"cannot create the index folder {folder}: {why_not_written(error)}; fix its permissions or choose --index-dir"
-        ) from None
+        raise RagError(f"cannot create the {what} {folder}: {why_not_written(error)}; {fix}") from None
 
 
 @contextmanager

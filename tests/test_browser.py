@@ -83,15 +83,21 @@ def app_url():
     log.close()
 
 
+def open_app(browser, url: str):
+    """A new page on the app, once its question box is there."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    return page
+
+
 def test_ask_see_sources_click_citation(app_url):
     from playwright.sync_api import sync_playwright
 
     item = dev_questions()["dev-26"]  # French question about a Japanese transcript
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url, wait_until="load")
-        page.wait_for_selector("#question textarea", timeout=60_000)
+        page = open_app(browser, app_url)
         page.fill("#question textarea", item["question"])
         page.click("#send")
         page.wait_for_selector("#chat .sources-panel", timeout=180_000)
@@ -135,10 +141,8 @@ def test_two_users_at_once_are_queued_and_both_answered(app_url):
     questions = dev_questions()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pages = [browser.new_page(), browser.new_page()]
+        pages = [open_app(browser, app_url), open_app(browser, app_url)]
         for page, qid in zip(pages, ["dev-13", "dev-06"]):
-            page.goto(app_url, wait_until="load")
-            page.wait_for_selector("#question textarea", timeout=60_000)
             page.fill("#question textarea", questions[qid]["question"])
         for page in pages:
             page.click("#send")
@@ -202,9 +206,7 @@ def test_upload_an_srt_and_ask_about_it_with_its_time(library_app, tmp_path):
     srt.write_text(CORAL, encoding="utf-8")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url, wait_until="load")
-        page.wait_for_selector("#question textarea", timeout=60_000)
+        page = open_app(browser, url)
         assert "Added to the library: Coral reef survey" in upload(page, srt)
         assert (folder / "library" / "coral-reef-survey.srt").exists()
         page.fill("#question textarea", "How many coral colonies did the survey team count on the northern reef?")
@@ -230,9 +232,7 @@ def test_nothing_a_user_or_a_transcript_typed_runs_in_the_page(library_app, tmp_
     evil.write_text(EVIL, encoding="utf-8")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url, wait_until="load")
-        page.wait_for_selector("#question textarea", timeout=60_000)
+        page = open_app(browser, url)
         title = page.title()
         assert "Added to the library" in upload(page, evil)
         for question in (
