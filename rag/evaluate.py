@@ -163,12 +163,31 @@ def score(item: dict, record: dict, threshold: float | None = None) -> dict:
     return result
 
 
+def is_answer_record(data) -> bool:
+    """Whether a line of `rag batch` output has the fields scoring reads, with their types."""
+
+    def objects_with(values, *keys) -> bool:
+        return isinstance(values, list) and all(isinstance(v, dict) and all(k in v for k in keys) for v in values)
+
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("question"), str)
+        and isinstance(data.get("answer"), str)
+        and isinstance(data.get("refused"), bool)
+        and objects_with(data.get("citations", []), "n", "chunk_id", "quote", "text")
+        and objects_with(data.get("claims", []), "supported")
+        and objects_with(data.get("passages", []), "n", "text")
+    )
+
+
 def score_answers(items: list[dict], answers_path: Path) -> tuple[list[dict], dict]:
     """Score answers already written by `rag batch` (matched by id, else by question text)."""
     records = {}
     for number, line in enumerate(Path(answers_path).read_text(encoding="utf-8").splitlines(), start=1):
         try:
             data = json.loads(line)
+            if not is_answer_record(data):
+                raise ValueError
             records[str(data["id"])] = data
             records.setdefault(data["question"], data)
         except (ValueError, KeyError, TypeError):
