@@ -211,9 +211,21 @@ def claims_citing(text: str) -> list[tuple[str, list[int]]]:
             claims[-1] = (previous, numbers + [n for n in parse_citations(leading.group()) if n not in numbers])
             sentence = sentence[leading.end() :]
         plain = re.sub(r"\s+([.,!?。、！？])", r"\1", CITATION.sub("", sentence)).strip()
-        if plain:
+        earlier = next((i for i, (claim, _) in enumerate(claims) if claim == plain), None)
+        if earlier is not None:  # a sentence written again (small models loop) is one claim
+            claim, numbers = claims[earlier]
+            claims[earlier] = (claim, numbers + [n for n in parse_citations(sentence) if n not in numbers])
+        elif plain:
             claims.append((plain, parse_citations(sentence)))
     return claims
+
+
+def repeats_a_sentence(text: str) -> bool:
+    """True when a finished sentence of a text being written says again an earlier one word for word: greedy
+    decoding has entered a loop and nothing new will follow."""
+    sentences = [CITATION.sub("", text[s.start : s.end]).strip() for s in split_sentences(text)][:-1]
+    sentences = [s for s in sentences if s]
+    return len(set(sentences)) < len(sentences)
 
 
 def finalize(raw: str, passages: list[Passage], index, embedder, question: str):
@@ -382,6 +394,8 @@ def generate_step(generator, messages: list[dict], settings):
         first_token_at = first_token_at or time.perf_counter()
         pieces.append(piece)
         yield piece
+        if re.search(r"[.!?。！？]", piece) and repeats_a_sentence("".join(pieces)):
+            break
     return Generation("".join(pieces).strip(), first_token_at)
 
 

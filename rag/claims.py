@@ -11,8 +11,10 @@ de X) needs a passage that states that role for X: a small model asked about
 a role the transcript only states for someone else (OpenAI's CEO given as
 DeepSeek's) otherwise passes every other test. A claim nothing supports is
 marked unsupported. Sentences
-that only talk about the passages ("This is mentioned in passage [1].") are
-not claims and are dropped. No model generates anything here; the e5
+that only talk about the passages ("This is mentioned in passage [1].") or
+only say the question again are not claims and are dropped. A name written
+in Latin letters is checked in a Japanese or French claim about English
+speech too; a katakana name is not (it is a transliteration). No model generates anything here; the e5
 embedder only measures similarity.
 """
 
@@ -39,6 +41,7 @@ META_SENTENCE = re.compile(  # sentences about the passages given, not about the
     r"according to the (?:passage|text)|selon le passage|mentionné dans le passage|cité dans le passage)",
     re.IGNORECASE,
 )
+LATIN_LETTER = re.compile(r"[A-Za-z]")
 NAME = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9.\-]*[A-Za-z0-9]|[A-Za-z]+\d[A-Za-z0-9\-]*)|[ァ-ヴ][ァ-ヴー]{2,}")
 NOT_NAMES = {
     "The",
@@ -181,6 +184,13 @@ def is_meta(claim: str) -> bool:
     return names_them or (bool(SAYS_WHERE.search(claim)) and len(claim) < 30)
 
 
+def adds_nothing(claim: str, question: str) -> bool:
+    """The claim only says the question again: every pair of letters in it is in the question (case,
+    spaces and punctuation aside), so it states no answer; an added "yes", name or number is new."""
+    letters = _bigrams(re.sub(r"[^\w]", "", claim))
+    return bool(question) and bool(letters) and letters <= _bigrams(re.sub(r"[^\w]", "", question))
+
+
 def names_in(text: str) -> list[str]:
     """Names a claim relies on: capitalized or alphanumeric Latin words, katakana words. A capitalized word
     that opens a sentence ("Based", "Yes") counts only when its form marks a name (PostEra, GPT-4, OpenAI)."""
@@ -260,7 +270,8 @@ def check_claims(
     question: str = "",
     aliases: dict[str, list[str]] | None = None,
 ) -> list[ClaimCheck]:
-    """Check (claim, cited passage numbers) pairs against the numbered passages; meta sentences are dropped.
+    """Check (claim, cited passage numbers) pairs against the numbered passages; meta sentences and sentences
+    that only repeat the question are dropped.
 
     A claim is supported by the passages it cites when one of them is close
     to it, every number it states is in the neighbourhood (the best sentence
@@ -268,7 +279,13 @@ def check_claims(
     share a language, every name it uses is in the passage. Otherwise the best
     single other passage that supports it that way takes the citation.
     """
-    claims = inherit_citations([(text, cited) for text, cited in claims if text.strip() and not is_meta(text)])
+    claims = inherit_citations(
+        [
+            (text, cited)
+            for text, cited in claims
+            if text.strip() and not is_meta(text) and not adds_nothing(text, question)
+        ]
+    )
     if not claims or not passages:
         return [ClaimCheck(t, tuple(c), False, None, None, 0.0, ()) for t, c in claims]
     sentence_spans = [list(p.sentences) for p in passages]
@@ -283,10 +300,16 @@ def check_claims(
 
     def lacking(text: str, window: str, passage_text: str, source: str) -> tuple:
         """Numbers must be near the matching sentence; names somewhere in the same video (its title and text) or
-        in the question, when claim and passage share a language (across languages names get transliterated:
-        Stargate / スターゲート). A speaker's name is rarely repeated in each passage of a talk."""
-        same_language = detect_language(text) == detect_language(passage_text)
-        names = missing_names(text, f"{question}\n{source}", aliases) if same_language else []
+        in the question, when the name is written in the passage's script: any name when claim and passage
+        share a language, only Latin-script names in a Japanese or French claim about Latin-script speech
+        (across scripts names get transliterated: Stargate / スターゲート). A speaker's name is rarely repeated
+        in each passage of a talk."""
+        if detect_language(text) == detect_language(passage_text):
+            names = missing_names(text, f"{question}\n{source}", aliases)
+        elif latin_share(passage_text) > 0.5:
+            names = [n for n in missing_names(text, f"{question}\n{source}", aliases) if LATIN_LETTER.search(n)]
+        else:
+            names = []
         return (*unsupported_numbers(text, window, ignore), *names, *misassigned_roles(text, passage_text, aliases))
 
     def source_of(numbers) -> str:

@@ -19,6 +19,25 @@ def test_claims_keep_their_citations():
     assert claims == [("DeepSeekは550万ドルで作った。", [1]), ("GPUは2000台です。", [2, 3]), ("Fin.", [1])]
 
 
+def test_a_sentence_written_again_is_one_claim_and_stops_the_generation(fake_settings):
+    from rag.answer import generate_step, repeats_a_sentence
+
+    looping = "はい、役に立ちました。[1]これは例です。[1]これは例です。[2]これは例です。[1]これは例です。"
+    assert claims_citing(looping) == [("はい、役に立ちました。", [1]), ("これは例です。", [1, 2])]
+    assert not repeats_a_sentence("A is B. [1] C is D. [2] A is")  # the repeat is not finished yet
+    assert repeats_a_sentence("A is B. [1] C is D. [2] A is B. [1] E")
+
+    generator = FakeGenerator(looping, piece_size=2)
+    steps = generate_step(generator, [], fake_settings)
+    streamed = ""
+    try:
+        while True:
+            streamed += next(steps)
+    except StopIteration as done:
+        generation = done.value
+    assert streamed.count("これは例です。") == 2 and generation.text == streamed.strip()
+
+
 def test_refusal_detection():
     assert is_refusal("NOT_FOUND") and is_refusal("  not found.") and is_refusal("")
     assert not is_refusal("The answer is 5 [1]. NOT_FOUND")

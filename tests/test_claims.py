@@ -184,6 +184,22 @@ def test_names_count_only_within_one_language():
     assert aliased.supported
 
 
+def test_latin_names_are_checked_across_languages_against_latin_script_speech():
+    text = "We have a partner company called Higher View. They use our technology to assess video interviews."
+    sentences = split_sentences(text)
+    passage = Passage("t", 0, len(text), text, tuple(sentences), ("t#0",), 0.0, 1)
+    transcripts = {"t": Transcript(text)}
+
+    def check(claim):
+        return check_claims([(claim, [1])], [passage], transcripts, SameVector())[0]
+
+    assert not check("採用分野のパートナー企業の名前は DreamCraft です。").supported  # invented, in Latin letters
+    assert check("採用分野のパートナー企業の名前は Higher View です。").supported
+    assert check("提携企業はハイアービューです。").supported  # katakana: transliterated, not held against it
+    assert not check("L'entreprise partenaire s'appelle DreamCraft.").supported
+    assert check("L'entreprise partenaire s'appelle Higher View.").supported
+
+
 def test_a_role_the_passage_gives_someone_else_is_not_supported():
     from rag.claims import misassigned_roles, role_bindings
 
@@ -230,3 +246,23 @@ def test_sentences_about_where_something_is_said_are_not_claims():
     )
     assert not is_meta("Sam Altmanは、OpenAIが歴史の間違った側にいたと述べられています。")  # an answer, said that way
     assert not is_meta("It is mentioned that 27 watts are used.")  # a figure makes it a claim
+
+
+def test_a_sentence_that_only_repeats_the_question_is_no_claim():
+    from rag.claims import adds_nothing
+
+    question = "Before she joined Streem, Flora Tasse co-founded a startup that Streem acquired. What was it?"
+    assert adds_nothing("Before she joined Streem, Flora Tasse co-founded a startup that Streem acquired.", question)
+    assert not adds_nothing("The startup was Selerio.", question)
+    assert not adds_nothing("Yes, Flora Tasse has seen such products.", "Has Flora Tasse seen any such products?")
+    assert not adds_nothing("同社は20種類の表情を識別できます。", "同社は何種類の表情を識別できますか?")
+    text = "Flora Tasse co-founded Selerio, which Streem acquired."
+    passage = Passage("t", 0, len(text), text, tuple(split_sentences(text)), ("t#0",), 0.0, 1)
+    checks = check_claims(
+        [("Flora Tasse co-founded a startup that Streem acquired.", [1]), ("It was Selerio.", [1])],
+        [passage],
+        {"t": Transcript(text)},
+        SameVector(),
+        question,
+    )
+    assert [c.text for c in checks] == ["It was Selerio."] and checks[0].supported
