@@ -387,7 +387,8 @@ def answerable_step(generator, query: Query, passages: list[Passage]) -> float:
 
 
 def generate_step(generator, messages: list[dict], settings):
-    """Stream one generation, yielding its pieces; return a Generation."""
+    """Stream one generation, yielding its pieces; return a Generation. It stops early when a finished
+    sentence repeats an earlier one (a greedy loop would run to max_tokens)."""
     pieces: list[str] = []
     first_token_at = None
     for piece in generator.stream(messages, settings.max_tokens, settings.temperature):

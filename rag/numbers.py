@@ -6,7 +6,7 @@ values, so an English answer about a Japanese transcript can be checked
 against it. Comma rules: a comma followed by exactly three digits groups
 thousands ("5,000"), otherwise it is a French decimal comma ("5,5").
 Years, counts and percentages are plain values. Numbers spelled out in words
-("eight", "forty five thousand", "quatre-vingt-dix", "二十") count on the
+("eight", "forty five thousand", "quatre-vingt-dix", "fourth", "二十") count on the
 evidence's side (`spoken_numbers`): speech transcripts spell them out, and a
 claim that says "8" is supported by "eight". `rescale_japanese_numbers`
 rewrites each Japanese large number in English or French words for the
@@ -115,6 +115,22 @@ SMALL_WORDS = {
     "eighty": 80,
     "ninety": 90,
 }
+ORDINAL_WORDS = {  # "the fourth layer" supports "4th" and 第4層; "first" and "second" are seldom numbers in speech
+    "deuxième": 2,
+    **dict.fromkeys(["third", "troisième"], 3),
+    **dict.fromkeys(["fourth", "quatrième"], 4),
+    **dict.fromkeys(["fifth", "cinquième"], 5),
+    **dict.fromkeys(["sixth", "sixième"], 6),
+    **dict.fromkeys(["seventh", "septième"], 7),
+    **dict.fromkeys(["eighth", "huitième"], 8),
+    **dict.fromkeys(["ninth", "neuvième"], 9),
+    **dict.fromkeys(["tenth", "dixième"], 10),
+    **dict.fromkeys(["eleventh", "onzième"], 11),
+    **dict.fromkeys(["twelfth", "douzième"], 12),
+    **dict.fromkeys(["twentieth", "vingtième"], 20),
+    **dict.fromkeys(["thirtieth", "trentième"], 30),
+}
+SPOKEN_VALUES = {**SMALL_WORDS, **ORDINAL_WORDS}
 MULTIPLIER_WORDS = {
     **dict.fromkeys(["hundred", "hundreds", "cent", "cents"], 100),
     **dict.fromkeys(["thousand", "thousands", "mille"], 1e3),
@@ -149,7 +165,7 @@ def _kanji_value(run: str) -> float | None:
 
 
 def spoken_numbers(text: str) -> list[float]:
-    """Numbers written in words: "eight", "forty thousand", "quatre-vingt-dix", "二十". Read on the evidence's
+    """Numbers written in words: "eight", "forty thousand", "quatre-vingt-dix", "the fourth", "二十". Read on the evidence's
     side only (a transcript of speech often spells numbers out); in a claim, "one" or 一 is too often no number."""
     values: list[float] = []
     text = unicodedata.normalize("NFKC", text)
@@ -166,8 +182,8 @@ def spoken_numbers(text: str) -> list[float]:
         if word in ("a", "an") and position + 1 < len(words) and words[position + 1] in MULTIPLIER_WORDS:
             flush()
             current = 1  # a thousand, a hundred
-        elif word in SMALL_WORDS:
-            small = SMALL_WORDS[word]
+        elif word in SPOKEN_VALUES:
+            small = SPOKEN_VALUES[word]
             if current is None:
                 current = small
             elif current == 4 and small == 20:

@@ -76,3 +76,16 @@ def test_numbers_spelled_out_in_the_evidence_support_digits_in_a_claim():
     assert unsupported_numbers("20 expressions, 8 states", "20 different facial expressions ... eight states") == []
     assert unsupported_numbers("9 states", "eight states") == [9]
     assert unsupported_numbers("eight states", "8 states") == []  # a claim's words are not read as numbers
+
+
+def test_ordinals_spoken_in_the_evidence_support_digits():
+    from rag.numbers import spoken_numbers
+
+    assert spoken_numbers("between the fourth and the fifth metal layer") == [4, 5]
+    assert spoken_numbers("the twenty-fifth time, la troisième fois") == [25, 3]
+    assert spoken_numbers("first of all, give me a second") == []  # seldom numbers in speech
+    assert (
+        unsupported_numbers("第4金属層と第5金属層の間にあります。", "between the fourth and the fifth metal layer")
+        == []
+    )
+    assert unsupported_numbers("Between the 4th and 6th layers.", "between the fourth and the fifth metal layer") == [6]
