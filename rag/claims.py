@@ -191,36 +191,10 @@ def adds_nothing(claim: str, question: str) -> bool:
     return bool(question) and bool(letters) and letters <= _bigrams(re.sub(r"[^\w]", "", question))
 
 
-ACRONYM_AFTER = re.compile(r"\b([A-Z]{2,6})\s*\(([^()]{3,80})\)")  # OCR (Optical Character Recognition)
-ACRONYM_BEFORE = re.compile(r"((?:[A-Za-z][\w\-]*\s+){1,11}[A-Za-z][\w\-]*)\s*\(([A-Z]{2,6})\)")  # ... (OCR)
-
-
-def spelled_out_acronyms(text: str) -> str:
-    """The text without the words that spell out an acronym beside it ("OCR (Optical Character Recognition)",
-    "Food and Drug Administration (FDA)"): the acronym is the name to check; its spelling out is often the
-    model's own and rarely said in speech."""
-
-    def initials(words: list[str]) -> str:
-        return "".join(w[0] for w in words if w[:1].isupper())
-
-    def after(match: re.Match) -> str:
-        return match.group(1) if initials(match.group(2).split()) == match.group(1) else match.group()
-
-    def before(match: re.Match) -> str:
-        words, acronym = match.group(1).split(), match.group(2)
-        for size in range(len(acronym), min(len(words), 2 * len(acronym)) + 1):
-            if words[-size][:1].isupper() and initials(words[-size:]) == acronym:
-                return " ".join(words[:-size] + [acronym])
-        return match.group()
-
-    return ACRONYM_BEFORE.sub(before, ACRONYM_AFTER.sub(after, text))
-
-
 def names_in(text: str) -> list[str]:
     """Names a claim relies on: capitalized or alphanumeric Latin words, katakana words. A capitalized word
-    that opens a sentence ("Based", "Yes") counts only when its form marks a name (PostEra, GPT-4, OpenAI);
-    the words spelling out an acronym beside it do not count, the acronym does."""
-    text = spelled_out_acronyms(CITATION.sub(" ", text))
+    that opens a sentence ("Based", "Yes") counts only when its form marks a name (PostEra, GPT-4, OpenAI)."""
+    text = CITATION.sub(" ", text)
     latin = latin_share(text) > 0.5  # in Japanese, a Latin word opening a sentence is a name
     names = []
     for match in NAME.finditer(text):

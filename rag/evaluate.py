@@ -370,6 +370,8 @@ def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 
         )
 
     def figures(group):
+        if not group:  # no answerable question: nothing to find
+            return {"questions": 0, "recall_at_1": None, "recall_at_3": None, "recall_at_5": None, "mrr": None}
         ranks = [r["rank"] for r in group]
         return {
             "questions": len(group),
@@ -380,7 +382,7 @@ def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 
             ),
         }
 
-    report = {**figures(rows), "latency_ms_p50": round(statistics.median(r["ms"] for r in rows), 1)}
+    report = {**figures(rows), "latency_ms_p50": round(statistics.median(r["ms"] for r in rows), 1) if rows else None}
     report["misses_at_5"] = [r["id"] for r in rows if not r["rank"]]
     for key in ("lang", "kind"):
         groups = defaultdict(list)

@@ -266,12 +266,3 @@ def test_a_sentence_that_only_repeats_the_question_is_no_claim():
         question,
     )
     assert [c.text for c in checks] == ["It was Selerio."] and checks[0].supported
-
-
-def test_the_words_spelling_out_an_acronym_are_not_names_to_find():
-    from rag.claims import names_in
-
-    assert names_in("The team at Streem uses OCR (Optical Character Recognition).") == ["Streem", "OCR"]
-    assert names_in("They met at the Massachusetts Institute of Technology (MIT) in Boston.") == ["MIT", "Boston"]
-    assert names_in("Then the Food and Drug Administration (FDA) approved it.") == ["FDA"]
-    assert names_in("Then Google (Alphabet) bought it.") == ["Google", "Alphabet"]  # no acronym: both are names

@@ -72,3 +72,13 @@ def test_scoring_batch_output_without_generating(tmp_path, fake_settings, fake_i
     assert summary["key_fact_accuracy"] == 1.0 and summary["refusal_accuracy"] == 1.0  # q2 matched by its question
     assert results[0]["claims_kept"] == 1.0 and "faithfulness" not in results[0]  # no judge without a model
     assert summary["unanswered_in_file"] == []
+
+
+def test_retrieval_figures_of_a_file_with_no_answerable_question_are_empty_not_an_error(fake_index, fake_settings):
+    from rag.evaluate import retrieval_report
+
+    from .conftest import FakeEmbedder
+
+    items = [{"id": "u1", "lang": "en", "kind": "unanswerable", "question": "Who won?", "answerable": False}]
+    report = retrieval_report(items, fake_index, FakeEmbedder(), fake_settings)
+    assert report["questions"] == 0 and report["recall_at_5"] is None and report["latency_ms_p50"] is None
