@@ -10,12 +10,12 @@ re-pointed there. A claim that gives an entity a role (X's CEO, XのCEO, le PDG
 de X) needs a passage that states that role for X: a small model asked about
 a role the transcript only states for someone else (OpenAI's CEO given as
 DeepSeek's) otherwise passes every other test. A claim nothing supports is
-marked unsupported. Sentences
-that only talk about the passages ("This is mentioned in passage [1].") or
-only say the question again are not claims and are dropped. A name written
-in Latin letters is checked in a Japanese or French claim about English
-speech too; a katakana name is not (it is a transliteration). No model generates anything here; the e5
-embedder only measures similarity.
+marked unsupported. Sentences that only talk about the passages ("This is
+mentioned in passage [1].") or only say the question again are not claims
+and are dropped. A name written in Latin letters is checked in a Japanese or
+French claim about English speech too; a katakana name is not (it is a
+transliteration). No model generates anything here; the e5 embedder only
+measures similarity.
 """
 
 from __future__ import annotations

@@ -371,7 +371,10 @@ def retrieval_report(items: list[dict], index, embedder, settings, depth: int = 
 
     def figures(group):
         if not group:  # no answerable question: nothing to find
-            return {"questions": 0, "recall_at_1": None, "recall_at_3": None, "recall_at_5": None, "mrr": None}
+            return {
+                "questions": 0,
+                **dict.fromkeys(["recall_at_1", "recall_at_3", "recall_at_5", "mrr", "episode_at_5"]),
+            }
         ranks = [r["rank"] for r in group]
         return {
             "questions": len(group),
