@@ -35,7 +35,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=12)
     args = parser.parse_args()
 
-    from rag.answer import STEPS, SYSTEM_PROMPT, answerable_messages, make_query
+    from rag.answer import STEPS, SYSTEM_PROMPT, make_query
     from rag.evaluate import read_eval_file
     from rag.generate import load_generator
     from rag.pipeline import load_search
@@ -56,10 +56,7 @@ def main() -> int:
         prompt = STEPS.prompt(query, passages)
         generator.llm.load_state(primed)
         started = time.perf_counter()
-        generator.choose(
-            answerable_messages(query.question, passages, query.language, list(query.notes)),
-            {"yes": ["yes"], "no": ["no"]},
-        )
+        STEPS.answerable(generator, query, passages)
         check_s = time.perf_counter() - started
         after_check_s = first_token_seconds(generator, prompt)
         generator.llm.load_state(primed)

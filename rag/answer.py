@@ -379,7 +379,7 @@ def prompt_step(query: Query, passages: list[Passage]) -> list[dict]:
 
 
 def answerable_step(generator, query: Query, passages: list[Passage]) -> float:
-    """P(yes) when the model is asked whether the passages state the answer (1.0 without passages: nothing to ask)."""
+    """P(yes) when the model is asked whether the passages state the answer (0.0 without passages: nothing answers)."""
     if not passages:
         return 0.0
     messages = answerable_messages(query.question, passages, query.language, list(query.notes))

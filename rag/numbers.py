@@ -6,8 +6,8 @@ values, so an English answer about a Japanese transcript can be checked
 against it. Comma rules: a comma followed by exactly three digits groups
 thousands ("5,000"), otherwise it is a French decimal comma ("5,5").
 Years, counts and percentages are plain values. Numbers spelled out in words
-("eight", "forty five thousand", "quatre-vingt-dix", "fourth", "二十") count on the
-evidence's side (`spoken_numbers`): speech transcripts spell them out, and a
+("eight", "forty five thousand", "quatre-vingt-dix", "fourth", "二十") count on
+the evidence's side (`spoken_numbers`): speech transcripts spell them out, and a
 claim that says "8" is supported by "eight". `rescale_japanese_numbers`
 rewrites each Japanese large number in English or French words for the
 passages an English or French question is answered from (3,400億ドル → "340
@@ -165,8 +165,9 @@ def _kanji_value(run: str) -> float | None:
 
 
 def spoken_numbers(text: str) -> list[float]:
-    """Numbers written in words: "eight", "forty thousand", "quatre-vingt-dix", "the fourth", "二十". Read on the evidence's
-    side only (a transcript of speech often spells numbers out); in a claim, "one" or 一 is too often no number."""
+    """Numbers written in words: "eight", "forty thousand", "quatre-vingt-dix", "the fourth", "二十". Read on the
+    evidence's side only (a transcript of speech often spells numbers out); in a claim, "one" or 一 is too often
+    no number."""
     values: list[float] = []
     text = unicodedata.normalize("NFKC", text)
     words = re.findall(r"[a-zà-ÿ]+|[^\sa-zà-ÿ]", text.lower().replace("-", " "))
