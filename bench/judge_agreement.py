@@ -38,10 +38,32 @@ def passage_text(label: dict, cache: dict) -> str:
     return "\n\n".join(text[a:b] for a, b in label["spans"])
 
 
+def choose_weight(rows: list[dict], half) -> None:
+    """For each weight of the gain, the threshold with the best accuracy on the tune half, and both halves'."""
+    import math
+
+    def score(row, weight):
+        p_yes = min(max(row["p_yes"], 1e-4), 1 - 1e-4)
+        return math.log(p_yes / (1 - p_yes)) + weight * row["gain"]
+
+    def accuracy(group, weight, threshold):
+        return sum((score(r, weight) >= threshold) == r["supported"] for r in group) / len(group)
+
+    tune, held = [r for r in rows if half(r) == "tune"], [r for r in rows if half(r) != "tune"]
+    for weight in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
+        thresholds = sorted({round(score(r, weight), 2) for r in tune})
+        best = max(thresholds, key=lambda t: accuracy(tune, weight, t))
+        print(
+            f"weight {weight}: threshold {best}, accuracy tune {accuracy(tune, weight, best):.3f} "
+            f"held-out {accuracy(held, weight, best):.3f}",
+            file=sys.stderr,
+        )
+
+
 def main() -> int:
     from rag.answer import SYSTEM_PROMPT
     from rag.generate import load_generator
-    from rag.judge import SUPPORTED_FROM, agreement, judge_claim
+    from rag.judge import SUPPORTED_FROM, Verdict, agreement, judge_claim
     from rag.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -50,6 +72,9 @@ def main() -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="score the verdicts in bench/judge_agreement.jsonl again (no model)"
     )
+    parser.add_argument(
+        "--choose", action="store_true", help="also print the best threshold on the tune half for each gain weight"
+    )
     args = parser.parse_args()
 
     labels = [json.loads(line) for line in Path(args.labels).read_text(encoding="utf-8").splitlines()]
@@ -57,14 +82,17 @@ def main() -> int:
     if args.reuse:
         earlier = [json.loads(line) for line in (ROOT / "bench" / "judge_agreement.jsonl").read_text().splitlines()]
         for label, verdict in zip(labels, earlier, strict=True):
-            rows.append({**label, "p_yes": verdict["p_yes"], "judge": verdict["p_yes"] >= SUPPORTED_FROM})
+            again = Verdict(label["claim"], verdict["p_yes"], verdict["gain"])
+            rows.append({**label, "p_yes": again.p_yes, "gain": again.gain, "judge": again.supported})
     else:
         generator = load_generator(Settings.load(model=args.model), SYSTEM_PROMPT)
         cache: dict = {}
         started = time.perf_counter()
         for label in labels:
             verdict = judge_claim(generator, label["claim"], passage_text(label, cache), label["question"])
-            rows.append({**label, "p_yes": round(verdict.p_yes, 4), "judge": verdict.supported})
+            rows.append(
+                {**label, "p_yes": round(verdict.p_yes, 4), "gain": round(verdict.gain, 4), "judge": verdict.supported}
+            )
         seconds = time.perf_counter() - started
 
     def scores(group: list[dict], key: str) -> dict:
@@ -74,6 +102,9 @@ def main() -> int:
         return (
             "tune" if int(hashlib.sha256((row["id"] + row["claim"]).encode()).hexdigest(), 16) % 2 == 0 else "held-out"
         )
+
+    if args.choose:
+        choose_weight(rows, half)
 
     report = {
         "model": args.model,
@@ -98,7 +129,10 @@ def main() -> int:
     if not args.reuse:
         (ROOT / "bench" / "judge_agreement.jsonl").write_text(
             "".join(
-                json.dumps({k: r[k] for k in ("id", "claim", "supported", "p_yes", "judge")}, ensure_ascii=False) + "\n"
+                json.dumps(
+                    {k: r[k] for k in ("id", "claim", "supported", "p_yes", "gain", "judge")}, ensure_ascii=False
+                )
+                + "\n"
                 for r in rows
             ),
             encoding="utf-8",

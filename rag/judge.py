@@ -1,18 +1,23 @@
 """An independent judge of faithfulness for `rag eval`: does the cited text support the claim?
 
-The local chat model reads one claim and the passage it cites and answers
-yes or no; the judge's score is P(yes) from its first token, normalized over
-yes and no, and a claim counts as supported from `SUPPORTED_FROM` up
-(chosen on one half of the hand labels, reported on the other). It is
-independent of the answer's own claim check (rag.claims compares numbers,
-names and similarity; it does not ask the model), so `rag eval` does not let
-the checker grade itself. How far it can be trusted is measured against hand
-labels (tests/data/judge_labels.jsonl; `agreement`) and printed beside the
-score. Nothing here changes an answer.
+Two readings by the local chat model are combined. It answers yes or no to
+"does the source support the statement?" (P(yes) from its first token,
+normalized over yes and no); and it scores the claim's own tokens twice,
+after the source and the question and after the question alone: a claim
+the source supports becomes more likely with it (the mean gain per token).
+The score is logit(P(yes)) + the gain; a claim counts as supported from
+`SUPPORTED_FROM` up (weight and threshold chosen on one half of the hand
+labels, reported on the other). It is independent of the answer's own claim
+check (rag.claims compares numbers, names and similarity; it does not ask
+the model), so `rag eval` does not let the checker grade itself. How far it
+can be trusted is measured against hand labels
+(tests/data/judge_labels.jsonl; `agreement`) and printed beside the score.
+Nothing here changes an answer.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 JUDGE_SYSTEM = (
@@ -36,7 +41,11 @@ JUDGE_SYSTEM = (
     "Source: 調査は三つの都市で行われた。\n"
     "Statement: The survey took place in three cities. -> yes"
 )
-SUPPORTED_FROM = 0.6  # chosen on the tune half of the hand labels (bench/judge_agreement.py)
+GAIN_SYSTEM = "You answer questions about a video transcript."
+# Both chosen on the tune half of the hand labels (bench/judge_agreement.py): the gain's weight from 0.5-4,
+# the threshold as the best accuracy there. P(yes) alone, with 0.6 as its threshold, agreed on 0.71.
+GAIN_WEIGHT = 1.0
+SUPPORTED_FROM = 1.37
 YES_NO = {"yes": ["yes", "Yes", "YES", "はい", "oui", "Oui"], "no": ["no", "No", "NO", "いいえ", "non", "Non"]}
 
 
@@ -44,10 +53,16 @@ YES_NO = {"yes": ["yes", "Yes", "YES", "はい", "oui", "Oui"], "no": ["no", "No
 class Verdict:
     claim: str
     p_yes: float
+    gain: float  # mean log-probability gain per claim token from reading the source
+
+    @property
+    def score(self) -> float:
+        p_yes = min(max(self.p_yes, 1e-4), 1 - 1e-4)
+        return math.log(p_yes / (1 - p_yes)) + GAIN_WEIGHT * self.gain
 
     @property
     def supported(self) -> bool:
-        return self.p_yes >= SUPPORTED_FROM
+        return self.score >= SUPPORTED_FROM
 
 
 def judge_messages(claim: str, source: str, question: str = "") -> list[dict]:
@@ -59,8 +74,23 @@ def judge_messages(claim: str, source: str, question: str = "") -> list[dict]:
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
 
+def source_gain(generator, claim: str, source: str, question: str = "") -> float:
+    """How much likelier the chat model finds the claim's tokens after the source than without it (mean)."""
+    asked = f"Question: {question}"
+    with_source = [
+        {"role": "system", "content": GAIN_SYSTEM},
+        {"role": "user", "content": f"Source text:\n{source}\n\n{asked}"},
+    ]
+    alone = [{"role": "system", "content": GAIN_SYSTEM}, {"role": "user", "content": asked}]
+    read, unread = (generator.continuation_logprobs(messages, claim) for messages in (with_source, alone))
+    if not read or len(read) != len(unread):
+        return 0.0
+    return sum(a - b for a, b in zip(read, unread)) / len(read)
+
+
 def judge_claim(generator, claim: str, source: str, question: str = "") -> Verdict:
-    return Verdict(claim, generator.choose(judge_messages(claim, source, question), YES_NO)["yes"])
+    p_yes = generator.choose(judge_messages(claim, source, question), YES_NO)["yes"]
+    return Verdict(claim, p_yes, source_gain(generator, claim, source, question))
 
 
 def agreement(verdicts: list[bool], labels: list[bool]) -> dict:
@@ -87,5 +117,12 @@ def judge_answer(generator, record: dict) -> list[dict]:
             continue
         source = "\n\n".join(passages[n] for n in cited)
         verdict = judge_claim(generator, claim["text"], source, record.get("question", ""))
-        verdicts.append({"text": claim["text"], "p_yes": round(verdict.p_yes, 4), "supported": verdict.supported})
+        verdicts.append(
+            {
+                "text": claim["text"],
+                "p_yes": round(verdict.p_yes, 4),
+                "gain": round(verdict.gain, 4),
+                "supported": verdict.supported,
+            }
+        )
     return verdicts

@@ -219,19 +219,38 @@ def test_system_prompt_state_from_disk_gives_the_same_answer(pipeline, tmp_path)
     from rag.answer import SYSTEM_PROMPT
 
     settings, index, embedder, generator = pipeline
+    generator.cache_dir, fixed = tmp_path, [{"role": "system", "content": SYSTEM_PROMPT}]
     question = dev_questions()["dev-06"]["question"]
-    assert generator.prime(SYSTEM_PROMPT, tmp_path) == "saved"  # evaluated here, then saved
+    assert generator.prime(fixed) == "saved"  # evaluated here, then saved
     evaluated = list(ask_stream(question, index, embedder, generator, settings))[-1]
-    assert generator.prime(SYSTEM_PROMPT, tmp_path) == "loaded"
+    assert generator.prime(fixed) == "loaded"
     primed_tokens = generator.llm.n_tokens
     assert 100 < primed_tokens < generator.count_tokens(SYSTEM_PROMPT) + 20
     loaded = list(ask_stream(question, index, embedder, generator, settings))[-1]
     assert loaded.streamed == evaluated.streamed and not loaded.refused
     assert loaded.refusal_score == pytest.approx(evaluated.refusal_score, abs=1e-4)
-    (cached,) = tmp_path.glob("*.kv")
-    cached.write_bytes(b"not a llama.cpp state")
-    assert generator.prime(SYSTEM_PROMPT, tmp_path) == "saved"  # a damaged cache is rebuilt, not trusted
+    cached = list(tmp_path.glob("*.kv"))
+    assert len(cached) == 2  # the answer's fixed start and the translation's (dev-06 is not in Japanese)
+    for path in cached:
+        path.write_bytes(b"not a llama.cpp state")
+    assert generator.prime(fixed) == "saved"  # a damaged cache is rebuilt, not trusted
     assert generator.llm.n_tokens == primed_tokens
+
+
+def test_a_translation_between_answers_leaves_the_answer_unchanged(pipeline, tmp_path):
+    from rag.answer import SYSTEM_PROMPT
+    from rag.translate import translate
+
+    settings, index, embedder, generator = pipeline
+    generator.cache_dir = tmp_path
+    question = dev_questions()["dev-06"]["question"]
+    before = list(ask_stream(question, index, embedder, generator, settings))[-1]
+    assert translate(generator, "Is the brain more efficient than a data center?", "ja")
+    generator.start_from_fixed([{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "x"}])
+    assert generator.count_tokens(SYSTEM_PROMPT) < generator.llm.n_tokens < generator.count_tokens(SYSTEM_PROMPT) + 20
+    after = list(ask_stream(question, index, embedder, generator, settings))[-1]
+    assert after.streamed == before.streamed
+    assert after.refusal_score == pytest.approx(before.refusal_score, abs=1e-4)
 
 
 def test_onnx_embedder_gives_pytorchs_vectors():
