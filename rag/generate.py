@@ -3,9 +3,10 @@
 `Generator.stream` takes chat messages and yields text pieces as the model
 produces them; `Generator.choose` gives the probability of each of a few
 short replies (yes / no) from the first token; `continuation_logprobs` how
-likely the model finds a given reply, token by token. The real backend is llama.cpp (llama-cpp-python), imported
-only when a model is loaded, with settings suited to a small CPU: all cores,
-a large batch for prompt processing, a context that fits five passages.
+likely the model finds a given reply, token by token. The real backend is
+llama.cpp (llama-cpp-python), imported only when a model is loaded, with
+settings suited to a small CPU: all cores, a large batch for prompt
+processing, a context that fits five passages.
 Every prompt here is a fixed start (the system message and any worked
 examples: all messages before the last) and one new user message. Each fixed
 start is evaluated once, its KV state kept in memory and on disk (`prime`),
