@@ -220,6 +220,7 @@ def test_system_prompt_state_from_disk_gives_the_same_answer(pipeline, tmp_path)
 
     settings, index, embedder, generator = pipeline
     generator.cache_dir, fixed = tmp_path, [{"role": "system", "content": SYSTEM_PROMPT}]
+    generator.fixed_starts.clear()  # earlier tests primed them into the default cache folder
     question = dev_questions()["dev-06"]["question"]
     assert generator.prime(fixed) == "saved"  # evaluated here, then saved
     evaluated = list(ask_stream(question, index, embedder, generator, settings))[-1]
@@ -238,16 +239,22 @@ def test_system_prompt_state_from_disk_gives_the_same_answer(pipeline, tmp_path)
 
 
 def test_a_translation_between_answers_leaves_the_answer_unchanged(pipeline, tmp_path):
+    import json
+
     from rag.answer import SYSTEM_PROMPT
     from rag.translate import translate
 
     settings, index, embedder, generator = pipeline
     generator.cache_dir = tmp_path
     question = dev_questions()["dev-06"]["question"]
+    answer_prompt = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "x"}]
     before = list(ask_stream(question, index, embedder, generator, settings))[-1]
-    assert translate(generator, "Is the brain more efficient than a data center?", "ja")
-    generator.start_from_fixed([{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "x"}])
-    assert generator.count_tokens(SYSTEM_PROMPT) < generator.llm.n_tokens < generator.count_tokens(SYSTEM_PROMPT) + 20
+    fixed_tokens, _ = generator.fixed_starts[json.dumps(answer_prompt[:1], ensure_ascii=False)]
+    translate(generator, "What is the price of o3-mini per million tokens?", "ja")
+    assert generator.llm.input_ids[: len(fixed_tokens)].tolist() != fixed_tokens  # the context holds another prompt
+    generator.start_from_fixed(answer_prompt)
+    assert generator.llm.n_tokens == len(fixed_tokens)
+    assert generator.llm.input_ids[: len(fixed_tokens)].tolist() == fixed_tokens
     after = list(ask_stream(question, index, embedder, generator, settings))[-1]
     assert after.streamed == before.streamed
     assert after.refusal_score == pytest.approx(before.refusal_score, abs=1e-4)
