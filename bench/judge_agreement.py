@@ -40,11 +40,10 @@ def passage_text(label: dict, cache: dict) -> str:
 
 def choose_weight(rows: list[dict], half) -> None:
     """For each weight of the gain, the threshold with the best accuracy on the tune half, and both halves'."""
-    import math
+    from rag.judge import combined_score
 
     def score(row, weight):
-        p_yes = min(max(row["p_yes"], 1e-4), 1 - 1e-4)
-        return math.log(p_yes / (1 - p_yes)) + weight * row["gain"]
+        return combined_score(row["p_yes"], row["gain"], weight)
 
     def accuracy(group, weight, threshold):
         return sum((score(r, weight) >= threshold) == r["supported"] for r in group) / len(group)

@@ -79,6 +79,7 @@ class LlamaGenerator:
         self.flash_attn = flash_attn
         self.cache_dir = cache_dir
         self.fixed_starts: dict[str, tuple[list[int], ctypes.Array]] = {}  # messages (JSON) -> tokens, KV state
+        self.formatter = None  # the chat template, compiled at first use by continuation_logprobs
 
     def prime(self, fixed_start: list[dict]) -> str:
         """Put the KV state of a fixed start (the messages before a prompt's last user message) into the context.
@@ -239,14 +240,9 @@ class LlamaGenerator:
         """
         import llama_cpp
         import numpy as np
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.start_from_fixed(messages)
-        special = {
-            name: self.llm.detokenize([token], special=True).decode("utf-8", "replace")
-            for name, token in (("eos_token", self.llm.token_eos()), ("bos_token", self.llm.token_bos()))
-        }
-        rendered = Jinja2ChatFormatter(self.llm.metadata["tokenizer.chat_template"], **special)(messages=messages)
+        rendered = self._chat_formatter()(messages=messages)
         prompt = self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
         reply = self.llm.tokenize(continuation.encode("utf-8"), add_bos=False, special=False)
         tokens = prompt + reply
@@ -281,6 +277,18 @@ class LlamaGenerator:
         self.llm.input_ids[: len(tokens)] = tokens
         self.llm.n_tokens = len(tokens)
         return logprobs
+
+    def _chat_formatter(self):
+        """The model's own chat template (as create_chat_completion renders it), compiled once."""
+        if self.formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            special = {
+                name: self.llm.detokenize([token], special=True).decode("utf-8", "replace")
+                for name, token in (("eos_token", self.llm.token_eos()), ("bos_token", self.llm.token_bos()))
+            }
+            self.formatter = Jinja2ChatFormatter(self.llm.metadata["tokenizer.chat_template"], **special)
+        return self.formatter
 
     def _first_token_ids_of(self, words: list[str]) -> list[int]:
         """The first token of each word, with and without a leading space."""

@@ -49,6 +49,12 @@ SUPPORTED_FROM = 1.37
 YES_NO = {"yes": ["yes", "Yes", "YES", "はい", "oui", "Oui"], "no": ["no", "No", "NO", "いいえ", "non", "Non"]}
 
 
+def combined_score(p_yes: float, gain: float, weight: float = GAIN_WEIGHT) -> float:
+    """logit(P(yes)) + weight × the source's gain; P(yes) is clipped so a certain yes or no stays finite."""
+    p_yes = min(max(p_yes, 1e-4), 1 - 1e-4)
+    return math.log(p_yes / (1 - p_yes)) + weight * gain
+
+
 @dataclass(frozen=True)
 class Verdict:
     claim: str
@@ -57,8 +63,7 @@ class Verdict:
 
     @property
     def score(self) -> float:
-        p_yes = min(max(self.p_yes, 1e-4), 1 - 1e-4)
-        return math.log(p_yes / (1 - p_yes)) + GAIN_WEIGHT * self.gain
+        return combined_score(self.p_yes, self.gain)
 
     @property
     def supported(self) -> bool:
