@@ -7,8 +7,12 @@ transcript, so the fusion is score-aware: each side's scores are min-max
 normalized over the candidates, and the lexical side's weight is scaled by
 how much it can say — fully for a question in the transcript's script, by
 the share of the question's words the transcript contains otherwise. Names
-from the alias glossary are added to the question first. This module does
-not build prompts or talk to the chat model.
+from the alias glossary are added to the question first. When the index
+holds sentence vectors, the top RERANK_DEPTH hits compete for the k places
+by their score plus their best sentence's likeness to the question: in a
+long episode the chunks that share the question's names (intro, sponsor
+read) outscore the chunk whose one sentence answers. This module does not
+build prompts or talk to the chat model.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import numpy as np
 from .glossary import mentions
 from .ingest import Chunk
 from .lang import latin_share
+
+RERANK_DEPTH = 20  # hits that compete by their best sentence; chosen with SENTENCE_WEIGHT on the tune half
+SENTENCE_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,24 @@ def retrieve(
         script = latin_share(question)
         weight = lexical_weight * ((1 - script) + script * index.bm25.known_share(query))
         fused = fused + weight * _normalize(lexical[ids])
-    order = np.argsort(-fused, kind="stable")[:k]
+    sentences = getattr(index, "sentence_vectors", None)
+    order = np.argsort(-fused, kind="stable")[: max(k, RERANK_DEPTH) if sentences is not None else k]
+    if sentences is not None and len(order) > k:
+        spans = index.chunk_sentences[ids[order]]
+        best = np.array([float((sentences[a:b] @ vector[0]).max()) if b > a else -1.0 for a, b in spans])
+        order = order[chosen_by_best_sentence(fused[order], best, k)]
     return [Hit(index.chunks[int(ids[j])], float(fused[j]), rank) for rank, j in enumerate(order, start=1)]
+
+
+def chosen_by_best_sentence(scores: np.ndarray, best_sentence: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k hits (of these top hits, best first) that stay, in their first order.
+
+    Each hit competes with its score plus SENTENCE_WEIGHT x the likeness of its best sentence to the
+    question, both min-max normalized over these hits: a chunk whose one sentence answers displaces a
+    chunk that matches the question's names throughout (an episode's intro). The hits that stay keep
+    the search's order, which the passages' numbering follows."""
+    combined = _normalize(scores) + SENTENCE_WEIGHT * _normalize(best_sentence)
+    return np.sort(np.argsort(-combined, kind="stable")[:k])
 
 
 def retrieve_in_context(

@@ -45,6 +45,11 @@ class Settings:
         600, "target chunk size in Latin-equivalent characters (a Japanese one counts 2.5)", INDEX, minimum=20
     )
     chunk_overlap_sentences: int = option(1, "sentences shared by consecutive chunks", INDEX, minimum=0)
+    sentence_vectors: bool = option(
+        False,
+        "also embed every sentence; the top 20 hits compete for the k places by their best sentence (README)",
+        INDEX,
+    )
     hnsw_min_chunks: int = option(
         200_000, "from this many chunks up, search an HNSW graph instead of exact search", INDEX, minimum=1
     )

@@ -5,6 +5,7 @@ Layout of the index folder:
                       transcript: its sha256, its part, chunk count, format, title, duration
   parts/<key>.json    one transcript: metadata, cleaned text, timed sentences, chunks (sentence ranges)
   parts/<key>.npy     its chunks' normalized embeddings, row i = chunk i
+  parts/<key>.sentences.npy  with sentence_vectors: its sentences' embeddings, row i = sentence i
   hnsw-<key>.faiss    from `hnsw_min_chunks` chunks up, the HNSW graph over all parts (bench/retrieval_scale.py)
 A part's key is derived from the transcript's sha256, the chunking and the
 embedder, so a part never changes once written. `sync_index` makes the index
@@ -64,6 +65,8 @@ class Index:
     rows: dict = field(default_factory=dict)  # transcript name -> (first row, end row)
     stale: str = ""  # what in the library folder the index does not reflect, as one sentence ("" when current)
     language: str = ""  # the language most of the library is in (ja, en or fr)
+    sentence_vectors: object = None  # np.ndarray, every transcript's sentences in index order; None when not built
+    chunk_sentences: object = None  # np.ndarray (chunks, 2): each chunk's first and end row in sentence_vectors
 
     def transcript_of(self, chunk: Chunk) -> Transcript:
         return self.transcripts[chunk.source]
@@ -134,7 +137,10 @@ def writer_lock(folder: Path):
 
 
 def chunking_of(settings) -> dict:
-    return {"target_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap_sentences}
+    """What a part's content depends on besides its file and the embedder (sentence_vectors only when on, so
+    indexes built before that setting existed stay valid)."""
+    chunking = {"target_chars": settings.chunk_chars, "overlap_sentences": settings.chunk_overlap_sentences}
+    return chunking | ({"sentence_vectors": True} if settings.sentence_vectors else {})
 
 
 def part_key(name: str, sha256: str, chunking: dict, embedder_name: str) -> str:
@@ -294,13 +300,18 @@ def plan_sync(settings, embedder_name: str, force: bool = False, allow_empty: bo
     ready = {
         name: _read_for_index(settings, name)
         for name, key in keys.items()
-        if force or not _part_done(folder / "parts", key)
+        if force or not _part_done(folder / "parts", key, settings.sentence_vectors)
     }
     return Plan(embedder_name, state, keys, ready)
 
 
-def _part_done(parts: Path, key: str) -> bool:
-    return (parts / f"{key}.json").exists() and (parts / f"{key}.npy").exists()
+def _part_done(parts: Path, key: str, sentences: bool) -> bool:
+    names = (f"{key}.json", f"{key}.npy") + ((f"{key}.sentences.npy",) if sentences else ())
+    return all((parts / name).exists() for name in names)
+
+
+def sentence_texts(transcript: Transcript) -> list[str]:
+    return [transcript.text[s.start : s.end] for s in transcript.sentences]
 
 
 def _read_for_index(settings, name: str) -> tuple[Transcript, list[Chunk]]:
@@ -346,7 +357,7 @@ def sync_index(
         entries, todo = {}, []
         for name, key in plan.keys.items():
             previous = old.get("transcripts", {}).get(name) if compatible else None
-            if force or not _part_done(parts, key):
+            if force or not _part_done(parts, key, settings.sentence_vectors):
                 todo.append((name, key))
             elif previous and previous.get("part") == key:
                 entries[name] = previous
@@ -360,12 +371,22 @@ def sync_index(
                 transcript, chunks = plan.ready.get(name) or _read_for_index(settings, name)
                 transcripts.append((transcript, chunks, key))
             total = sum(len(c) for _, c, _ in transcripts)
-            log(f"embedding {total} chunks from {len(transcripts)} new or changed transcript(s) ...")
+            sentences = (
+                f" and {sum(len(t.sentences) for t, _, _ in transcripts)} sentences"
+                if settings.sentence_vectors
+                else ""
+            )
+            log(f"embedding {total} chunks{sentences} from {len(transcripts)} new or changed transcript(s) ...")
             done_chunks, logged = 0, time.perf_counter()
             for number, (transcript, chunks, key) in enumerate(transcripts, start=1):
                 vectors = np.ascontiguousarray(embedder.embed_passages([c.text for c in chunks]), dtype=np.float32)
-                buffer = _npy_bytes(vectors)
-                write_atomic(parts / f"{key}.npy", buffer)
+                write_atomic(parts / f"{key}.npy", _npy_bytes(vectors))
+                if settings.sentence_vectors:
+                    sentence_vectors = embedder.embed_passages(sentence_texts(transcript))
+                    write_atomic(
+                        parts / f"{key}.sentences.npy",
+                        _npy_bytes(np.ascontiguousarray(sentence_vectors, dtype=np.float32)),
+                    )
                 write_atomic(
                     parts / f"{key}.json",
                     json.dumps(_part_json(transcript, chunks), ensure_ascii=False).encode("utf-8"),
@@ -445,7 +466,7 @@ def _write_hnsw(folder: Path, entries: dict, hnsw_min_chunks: int, log) -> str:
 
 def _collect_garbage(folder: Path, manifest: dict) -> None:
     """Delete what the manifest no longer names; best effort, since the new index is already in place."""
-    keep = {f"{e['part']}.{ext}" for e in manifest["transcripts"].values() for ext in ("json", "npy")}
+    keep = {f"{e['part']}.{ext}" for e in manifest["transcripts"].values() for ext in ("json", "npy", "sentences.npy")}
     parts = folder / "parts"
     doomed = [
         p for p in (parts.iterdir() if parts.is_dir() else ()) if p.name not in keep and not p.name.startswith(".")
@@ -528,15 +549,26 @@ def load_index(settings, embedder_name: str) -> Index:
     if problem:
         raise RagError(problem)
     transcripts, chunks, rows, vectors = {}, [], {}, []
+    with_sentences = bool(manifest.get("chunking", {}).get("sentence_vectors"))
+    sentence_vectors, chunk_sentences, sentence_count = [], [], 0
     try:
         for name, entry in manifest["transcripts"].items():
             part = folder / "parts" / entry["part"]
-            transcript, part_chunks = _from_part_json(json.loads(part.with_suffix(".json").read_text(encoding="utf-8")))
+            data = json.loads(part.with_suffix(".json").read_text(encoding="utf-8"))
+            transcript, part_chunks = _from_part_json(data)
             transcripts[name] = transcript
             rows[name] = (len(chunks), len(chunks) + len(part_chunks))
             chunks += part_chunks
             if manifest.get("vector_index") != "hnsw":
                 vectors.append(np.load(part.with_suffix(".npy"), allow_pickle=False))
+            if with_sentences:
+                found = np.load(folder / "parts" / f"{entry['part']}.sentences.npy", allow_pickle=False)
+                if len(found) != len(transcript.sentences):
+                    raise ValueError("sentence vectors")
+                sentence_vectors.append(found)
+                spans = np.array(data["chunks"], dtype=np.int64).reshape(-1, 2) + sentence_count
+                chunk_sentences.append(spans + np.array([0, 1]))
+                sentence_count += len(found)
         if manifest.get("vector_index") == "hnsw":
             data = np.frombuffer((folder / manifest["hnsw_file"]).read_bytes(), dtype=np.uint8)
             faiss_index = faiss.deserialize_index(data)
@@ -565,6 +597,8 @@ def load_index(settings, embedder_name: str) -> Index:
         rows,
         stale,
         main_language(transcripts.values()),
+        np.concatenate(sentence_vectors) if with_sentences else None,
+        np.concatenate(chunk_sentences) if with_sentences else None,
     )
 
 

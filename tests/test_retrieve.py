@@ -75,3 +75,45 @@ def test_passages_stay_within_budget(fake_index):
     hit = Hit(fake_index.chunks[10], 1.0, 1)
     [passage] = assemble([hit], fake_index, budget_chars=0)
     assert (passage.start, passage.end) == (hit.chunk.start, hit.chunk.end)
+
+
+class VectorsOnly:
+    """An index of hand-made vectors: three chunks of two sentences each, no lexical side."""
+
+    def __init__(self, chunk_vectors, sentence_vectors):
+        from rag.ingest import Chunk
+        from rag.store import flat_index
+
+        self.chunks = [Chunk(f"talk#{n}", "talk.vtt", n, n + 1, f"chunk {n}", (), n / 3) for n in range(3)]
+        self.faiss_index = flat_index(np.array(chunk_vectors, dtype=np.float32))
+        self.bm25, self.aliases, self.rows = None, {}, {"talk.vtt": (0, 3)}
+        self.sentence_vectors = None if sentence_vectors is None else np.array(sentence_vectors, dtype=np.float32)
+        self.chunk_sentences = np.array([[0, 2], [2, 4], [4, 6]])
+
+
+class Question:
+    name, dim = "question", 2
+
+    def embed_queries(self, texts):
+        return np.array([[1.0, 0.0]], dtype=np.float32)
+
+
+def unit(cosine):
+    return [cosine, float(np.sqrt(1 - cosine**2))]
+
+
+def test_a_chunk_whose_one_sentence_answers_displaces_one_that_matches_throughout():
+    chunks = [unit(0.9), unit(0.8), unit(0.7)]
+    sentences = [unit(0.5), unit(0.5), unit(0.3), unit(0.4), unit(0.95), unit(0.6)]  # chunk 2 holds the answer
+    chosen = [h.chunk.id for h in retrieve(VectorsOnly(chunks, sentences), Question(), "q", 2, lexical_weight=0)]
+    assert chosen == ["talk#0", "talk#2"]  # in the search's order
+    unranked = [h.chunk.id for h in retrieve(VectorsOnly(chunks, None), Question(), "q", 2, lexical_weight=0)]
+    assert unranked == ["talk#0", "talk#1"]
+
+
+def test_the_best_sentence_weighs_as_much_as_the_search_score():
+    from rag.retrieve import chosen_by_best_sentence
+
+    # combined: 1.0 + 0.18, 0.5 + 0.0, 0.0 + 1.0
+    assert chosen_by_best_sentence(np.array([2.0, 1.5, 1.0]), np.array([0.5, 0.4, 0.95]), 2).tolist() == [0, 2]
+    assert chosen_by_best_sentence(np.array([2.0, 1.5, 1.0]), np.array([0.5, 0.4, 0.45]), 2).tolist() == [0, 1]

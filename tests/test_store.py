@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from rag.errors import RagError
@@ -118,3 +119,22 @@ def test_large_corpora_switch_to_hnsw(fake_settings):
     assert small.manifest["vector_index"] == "flat"
     assert [h.chunk.id for h in hits] == [h.chunk.id for h in retrieve(small, FakeEmbedder(), "Originality.ai", 3)]
     assert not list(fake_settings.index_dir.glob("hnsw-*.faiss"))  # the graph no longer used is deleted
+
+
+def test_sentence_vectors_are_built_loaded_and_checked(fake_settings):
+    settings = fake_settings.replace(sentence_vectors=True)
+    index = build_index(settings, FakeEmbedder())
+    assert index.manifest["chunking"] == {"target_chars": 600, "overlap_sentences": 1, "sentence_vectors": True}
+    transcript = index.transcript_of(index.chunks[3])
+    assert index.sentence_vectors.shape == (len(transcript.sentences), 64)
+    first, end = index.chunk_sentences[3]
+    assert transcript.sentences[first:end] == index.chunks[3].sentences  # one transcript: rows are its indices
+    sentence = transcript.sentences[first]
+    expected = FakeEmbedder().embed_passages([transcript.text[sentence.start : sentence.end]])[0]
+    assert np.allclose(index.sentence_vectors[first], expected)
+    with pytest.raises(RagError, match="chunked with"):
+        load_index(fake_settings, "fake-bigrams")  # an index with sentences is not the one the default asks for
+    [sentences] = (settings.index_dir / "parts").glob("*.sentences.npy")
+    sentences.write_bytes(sentences.read_bytes()[: -64 * 4])  # one sentence's vector missing
+    with pytest.raises(RagError, match="damaged"):
+        load_index(settings, "fake-bigrams")
