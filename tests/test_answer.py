@@ -197,44 +197,6 @@ def test_a_question_in_another_language_is_also_searched_in_the_librarys(fake_se
     assert any("ワット" in h.chunk.text for h in hits)
 
 
-class ScriptedReplies(FakeGenerator):
-    """Gives its replies in turn, one per prompt, and keeps the prompts."""
-
-    def __init__(self, *replies: str):
-        super().__init__("")
-        self.replies, self.prompts = list(replies), []
-
-    def stream(self, messages, max_tokens, temperature):
-        self.prompts.append(messages)
-        yield self.replies.pop(0)
-
-
-def test_a_question_answered_instead_of_translated_is_asked_once_more_quoted():
-    from rag.translate import translate
-
-    question = "Combien de watts consomme le cerveau humain ?"
-    model = ScriptedReplies("20 watts.", "人間の脳は何ワットを消費しますか？")
-    assert translate(model, question, "ja") == "人間の脳は何ワットを消費しますか？"
-    bare, quoted = (prompt[-1]["content"] for prompt in model.prompts)
-    assert bare == question
-    assert quoted.endswith(question) and "do not answer" in quoted and "Japanese" in quoted
-    assert translate(ScriptedReplies("はい。", "はい。"), question, "ja") == ""  # two answers: searched alone
-    fine = ScriptedReplies("人間の脳は何ワットを消費しますか？")
-    assert translate(fine, question, "ja") == "人間の脳は何ワットを消費しますか？" and len(fine.prompts) == 1
-
-
-def test_a_translation_after_a_preamble_line_is_the_line_that_asks():
-    from rag.translate import translation_in
-
-    question = "How does the planned Stargate investment compare with OpenAI's valuation?"
-    reply = "日本語に翻訳すると、以下のようになります。\n\nStargateの投資額はOpenAIの評価額と比べてどうですか？"
-    assert translation_in(reply, question, "ja") == "Stargateの投資額はOpenAIの評価額と比べてどうですか？"
-    assert translation_in("Translation: Qui a fondé SigOpt ?", "SigOptを創業したのは誰ですか？", "fr") == (
-        "Qui a fondé SigOpt ?"
-    )
-    assert translation_in(question, question, "en") == ""  # echoed, not translated
-
-
 def test_an_answer_whose_first_claim_is_unsupported_is_not_kept(fake_settings, fake_index):
     """The prompt asks for the answer first; without it, the sentences left over are context, not an answer."""
     question = "NVIDIA H800 GPUは何台使用しましたか？"
