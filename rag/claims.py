@@ -2,7 +2,8 @@
 
 An answer is split into sentences (claims), each with the passages it cites.
 A passage supports a claim when every number in the claim appears in it as a
-value (rag.numbers: 5.5百万 = 550万 = 5.5 million), and one of its sentences
+value (rag.numbers: 5.5百万 = 550万 = 5.5 million), in English with what it
+counts (rag.counts: "two employees" is not "two years"), and one of its sentences
 is close to the claim: cross-lingual e5 similarity, or character-bigram
 overlap (which works within one language, Japanese included). A claim whose
 cited passage does not support it, but another retrieved passage does, is
@@ -26,10 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .context import Passage
+from .counts import uncounted
 from .ingest import Sentence
 from .lang import detect_language, latin_share
-from .markers import CITATION
-from .numbers import extract_numbers, unsupported_numbers
+from .names import names_in
+from .numbers import extract_numbers, spoken_numbers, unsupported_numbers
 
 # From 56 hand-labelled claims of the dev-set answers (tests/data/claim_labels.jsonl): cross-lingual e5
 # similarity of true paraphrases ran 0.80-0.90 and of false claims 0.86-0.93, so similarity only
@@ -42,50 +44,6 @@ META_SENTENCE = re.compile(  # sentences about the passages given, not about the
     re.IGNORECASE,
 )
 LATIN_LETTER = re.compile(r"[A-Za-z]")
-NAME = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9.\-]*[A-Za-z0-9]|[A-Za-z]+\d[A-Za-z0-9\-]*)|[ァ-ヴ][ァ-ヴー]{2,}")
-NOT_NAMES = {
-    "The",
-    "This",
-    "That",
-    "These",
-    "It",
-    "He",
-    "She",
-    "They",
-    "In",
-    "On",
-    "At",
-    "According",
-    "As",
-    "And",
-    "But",
-    "So",
-    "Le",
-    "La",
-    "Les",
-    "Il",
-    "Elle",
-    "Ils",
-    "Ce",
-    "Cette",
-    "Selon",
-    "Dans",
-    "Un",
-    "Une",
-    "Des",
-    "En",
-    "Et",
-    "Mais",
-    "AI",
-    "IA",
-    "CEO",
-    "SF",
-    "Q",
-    "A",
-    "I",
-    "US",
-    "USA",
-}
 
 
 ROLE = (
@@ -191,22 +149,6 @@ def adds_nothing(claim: str, question: str) -> bool:
     return bool(question) and bool(letters) and letters <= _bigrams(re.sub(r"[^\w]", "", question))
 
 
-def names_in(text: str) -> list[str]:
-    """Names a claim relies on: capitalized or alphanumeric Latin words, katakana words. A capitalized word
-    that opens a sentence ("Based", "Yes") counts only when its form marks a name (PostEra, GPT-4, OpenAI)."""
-    text = CITATION.sub(" ", text)
-    latin = latin_share(text) > 0.5  # in Japanese, a Latin word opening a sentence is a name
-    names = []
-    for match in NAME.finditer(text):
-        name = match.group()
-        opens = not text[: match.start()].strip() or re.search(r"[.!?。！？:]\s*[\"'“«]?\s*$", text[: match.start()])
-        if latin and opens and name.isalpha() and not re.search(r"[A-Z]", name[1:]):
-            continue
-        if name not in NOT_NAMES:
-            names.append(name)
-    return list(dict.fromkeys(names))
-
-
 def missing_names(claim: str, evidence: str, aliases: dict[str, list[str]]) -> list[str]:
     """The claim's names absent from the evidence, counting glossary spellings as the same name."""
     lowered = re.sub(r"[\s\-_]+", " ", evidence.lower())
@@ -296,6 +238,7 @@ def check_claims(
     claim_vectors = embedder.embed_queries([t for t, _ in claims])
     offsets = np.cumsum([0] + [len(t) for t in sentence_texts])
     ignore = set(extract_numbers(question))  # numbers the question itself states need no support
+    asked = ignore | set(spoken_numbers(question))  # and the counts it asks about ("which two properties")
     aliases = aliases or {}
 
     def lacking(text: str, window: str, passage_text: str, source: str) -> tuple:
@@ -304,13 +247,20 @@ def check_claims(
         share a language, only Latin-script names in a Japanese or French claim about Latin-script speech
         (across scripts names get transliterated: Stargate / スターゲート). A speaker's name is rarely repeated
         in each passage of a talk."""
-        if detect_language(text) == detect_language(passage_text):
+        language = detect_language(text)
+        counts = uncounted(text, window, asked) if language == "en" == detect_language(passage_text) else []
+        if language == detect_language(passage_text):
             names = missing_names(text, f"{question}\n{source}", aliases)
         elif latin_share(passage_text) > 0.5:
             names = [n for n in missing_names(text, f"{question}\n{source}", aliases) if LATIN_LETTER.search(n)]
         else:
             names = []
-        return (*unsupported_numbers(text, window, ignore), *names, *misassigned_roles(text, passage_text, aliases))
+        return (
+            *unsupported_numbers(text, window, ignore),
+            *counts,
+            *names,
+            *misassigned_roles(text, passage_text, aliases),
+        )
 
     def source_of(numbers) -> str:
         names = dict.fromkeys(passages[n - 1].source for n in numbers)

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .episodes import episode_names
 from .errors import RagError
 from .glossary import read_aliases
 from .ingest import Chunk, Sentence, Transcript, chunk, list_sources, read_transcript, sha256_file
@@ -67,6 +68,7 @@ class Index:
     language: str = ""  # the language most of the library is in (ja, en or fr)
     sentence_vectors: object = None  # np.ndarray, every transcript's sentences in index order; None when not built
     chunk_sentences: object = None  # np.ndarray (chunks, 2): each chunk's first and end row in sentence_vectors
+    episodes: object = None  # rag.episodes.EpisodeNames: which transcripts a question names, by title
 
     def transcript_of(self, chunk: Chunk) -> Transcript:
         return self.transcripts[chunk.source]
@@ -599,6 +601,7 @@ def load_index(settings, embedder_name: str) -> Index:
         main_language(transcripts.values()),
         np.concatenate(sentence_vectors) if with_sentences else None,
         np.concatenate(chunk_sentences) if with_sentences else None,
+        episode_names(transcripts, rows),
     )
 
 

@@ -266,3 +266,29 @@ def test_a_sentence_that_only_repeats_the_question_is_no_claim():
         question,
     )
     assert [c.text for c in checks] == ["It was Selerio."] and checks[0].supported
+
+
+def test_an_english_count_of_something_else_does_not_support_a_claim():
+    text = "So the company is just about two years old. We sell to heavy industry."
+    passages = passages_of(text)
+    wrong, right = check_claims(
+        [("Alluvium has two employees.", [1]), ("The company is two years old.", [1])],
+        passages,
+        {"t": Transcript(text)},
+        SameVector(),
+        question="How many employees does Alluvium have?",
+    )
+    assert not wrong.supported and "2 employees" in wrong.missing
+    assert right.supported and right.support == 1
+
+
+def test_a_count_the_question_asks_about_needs_no_counted_word_in_the_passage():
+    text = "Low haze works against easy cleaning. Both matter for phone screens."
+    [check] = check_claims(
+        [("The two properties were low haze and easy cleaning.", [1])],
+        passages_of(text),
+        {"t": Transcript(text)},
+        SameVector(),
+        question="Which two properties of the glass worked against each other?",
+    )
+    assert check.supported and check.missing == ()

@@ -117,3 +117,26 @@ def test_the_best_sentence_weighs_as_much_as_the_search_score():
     # combined: 1.0 + 0.18, 0.5 + 0.0, 0.0 + 1.0
     assert chosen_by_best_sentence(np.array([2.0, 1.5, 1.0]), np.array([0.5, 0.4, 0.95]), 2).tolist() == [0, 2]
     assert chosen_by_best_sentence(np.array([2.0, 1.5, 1.0]), np.array([0.5, 0.4, 0.45]), 2).tolist() == [0, 1]
+
+
+class TwoEpisodes:
+    """Hand-made vectors: a#0 (another episode) matches the question a little better than b#0; a#1 far less."""
+
+    def __init__(self, titles):
+        from rag.episodes import EpisodeNames
+        from rag.ingest import Chunk
+        from rag.store import flat_index
+
+        self.chunks = [Chunk(f"a#{n}", "a.vtt", n, n + 1, "a", (), 0.0) for n in range(2)]
+        self.chunks.append(Chunk("b#0", "b.vtt", 0, 1, "b", (), 0.0))
+        self.faiss_index = flat_index(np.array([unit(0.9), unit(0.1), unit(0.85)], dtype=np.float32))
+        self.bm25, self.aliases, self.rows = None, {}, {"a.vtt": (0, 2), "b.vtt": (2, 3)}
+        self.episodes = EpisodeNames.build(titles, [(0, 2), (2, 3)])
+
+
+def test_the_episode_the_question_names_is_lifted_not_filtered():
+    index = TwoEpisodes(["Talk with Alpha Lee", "Talk with Flora Tasse"])
+    named = retrieve(index, Question(), "What did Flora Tasse build?", 2, lexical_weight=0)
+    assert [h.chunk.id for h in named] == ["b#0", "a#0"]  # the other episode stays, below
+    unnamed = retrieve(index, Question(), "What did she build?", 2, lexical_weight=0)
+    assert [h.chunk.id for h in unnamed] == ["a#0", "b#0"]

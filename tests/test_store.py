@@ -95,7 +95,11 @@ def test_an_interrupted_update_keeps_the_old_index_and_the_finished_parts(fake_s
     embedder = CountingEmbedder()
     sync_index(fake_settings, embedder)
     assert embedder.embedded and all("gas" in t or "welcome" in t for t in embedder.embedded)  # a.srt was kept
-    assert set(load_index(fake_settings, "fake-bigrams").transcripts) == {"000_bf3b1260eecfaf13.txt", "a.srt", "b.srt"}
+    library = load_index(fake_settings, "fake-bigrams")
+    assert set(library.transcripts) == {"000_bf3b1260eecfaf13.txt", "a.srt", "b.srt"}
+    assert len(library.episodes.row_transcript) == len(library.chunks)  # every chunk knows its transcript's title
+    first, end = library.rows["b.srt"]
+    assert set(library.episodes.row_transcript[first:end]) == {2} and library.transcripts["b.srt"].title == "B"
 
 
 def test_timed_chunks_carry_their_times(fake_settings):

@@ -1,0 +1,79 @@
+"""Which transcripts a question names: its names matched against each transcript's title and speakers.
+
+A question about one video of a library usually names its guest or company
+("According to Laurence Watson, of Carbon Tracker, …"). Speech recognition
+spells such names unreliably in the text; a title (from a sidecar, or the
+file name) usually does not. Each transcript scores the summed rarity of the
+question's name words found in its title or speaker list (inverse document
+frequency over the library's titles), divided by the best transcript's
+score, so 0..1. Only names count (rag.names), so words such as "the", "data"
+or "learning" in titles match nothing; a name of several words counts where
+the title holds at least half of them; a library of one transcript scores
+nothing. This module does not search: retrieval adds the score,
+weighted, to every chunk of the transcript (rag.retrieve), so it lifts the
+named episode without filtering the others out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .names import name_phrases
+
+WORD = re.compile(r"[ァ-ヴー]+|[a-zà-ÿ][a-zà-ÿ0-9]*")  # katakana runs; Latin words, lower-cased first
+
+
+def name_words(text: str) -> set[str]:
+    """Lower-cased words of length 2 or more, digits alone left out (an episode number matches nothing)."""
+    return {w for w in WORD.findall(text.lower()) if len(w) > 1}
+
+
+@dataclass(frozen=True)
+class EpisodeNames:
+    words: tuple[frozenset[str], ...]  # each transcript's title and speaker words, in row order
+    rarity: dict  # word -> log(transcripts / transcripts whose title has it)
+    row_transcript: np.ndarray  # chunk row -> position in `words`
+
+    @classmethod
+    def build(cls, labels: list[str], rows: list[tuple[int, int]]) -> EpisodeNames:
+        """labels[i]: transcript i's title and speakers as one text; rows[i]: its chunk rows [first, end)."""
+        words = tuple(frozenset(name_words(label)) for label in labels)
+        counts: dict[str, int] = {}
+        for group in words:
+            for word in group:
+                counts[word] = counts.get(word, 0) + 1
+        rarity = {word: math.log(len(words) / count) for word, count in counts.items()}
+        row_transcript = np.zeros(max((end for _, end in rows), default=0), dtype=np.int64)
+        for position, (first, end) in enumerate(rows):
+            row_transcript[first:end] = position
+        return cls(words, rarity, row_transcript)
+
+    def transcript_scores(self, question: str) -> np.ndarray:
+        """Each transcript's match with the question's names, 0..1 (all 0 when none is named). A name counts
+        for a title holding at least half of its words ("Eric Topol" for a file name cut to "…with-eric-to",
+        not "Royal Statistical Society" for a title with "society" in it)."""
+        names = [name_words(name) for name in name_phrases(question)]
+        scores = np.zeros(len(self.words), dtype=np.float32)
+        for position, group in enumerate(self.words):
+            found = set().union(*(words & group for words in names if 2 * len(words & group) >= len(words)))
+            scores[position] = sum(self.rarity[word] for word in found)
+        best = float(scores.max()) if len(scores) else 0.0
+        return scores / best if best > 0 else np.zeros_like(scores)
+
+    def row_scores(self, question: str, rows: np.ndarray) -> np.ndarray:
+        """The match of each given chunk row's transcript with the question's names."""
+        return self.transcript_scores(question)[self.row_transcript[rows]]
+
+
+def episode_names(transcripts: dict, rows: dict) -> EpisodeNames:
+    """EpisodeNames of an index: transcripts {name: Transcript}, rows {name: (first row, end row)}."""
+    ordered = sorted(rows, key=lambda name: rows[name][0])
+    labels = [
+        " ".join([transcripts[name].title, *getattr(transcripts[name], "speakers", ())]) if name in transcripts else ""
+        for name in ordered
+    ]
+    return EpisodeNames.build(labels, [tuple(rows[name]) for name in ordered])

@@ -1,0 +1,54 @@
+import numpy as np
+
+from rag.episodes import EpisodeNames, name_words
+
+TITLES = [
+    "Twiml 391 computer vision for remote AR with Flora Tasse",
+    "Twiml 378 the physics of data with Alpha Lee",
+    "Twiml 393 what the data tells us about COVID-19 with Eric Topol",
+]
+ROWS = [(0, 3), (3, 5), (5, 9)]
+
+
+def test_the_question_names_pick_the_transcript_by_the_rarest_words():
+    episodes = EpisodeNames.build(TITLES, ROWS)
+    scores = episodes.transcript_scores("According to Flora Tasse, how much data do remote pros need?")
+    assert scores.tolist() == [1.0, 0.0, 0.0]
+    both = episodes.transcript_scores("Did Alpha Lee ever meet Eric Topol?")
+    assert both.tolist() == [0.0, 1.0, 1.0]
+    rows = np.array([0, 4, 8, 2])
+    assert episodes.row_scores("Ask Flora Tasse", rows).tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
+def test_words_that_are_no_names_or_in_every_title_match_nothing():
+    episodes = EpisodeNames.build(TITLES, ROWS)
+    assert not episodes.transcript_scores("what does the data tell us about physics?").any()  # no names
+    assert not episodes.transcript_scores("Which Twiml episode is it?").any()  # in every title
+    assert not episodes.transcript_scores("Is GPT-391 any good?").any()  # digits alone are episode numbers
+    assert not EpisodeNames.build(TITLES[:1], ROWS[:1]).transcript_scores("Flora Tasse").any()  # one transcript
+
+
+def test_katakana_names_and_speaker_lists_count():
+    episodes = EpisodeNames.build(["フローラ・タッセの話", "アルファ・リーとの対談 Speakers: Sam"], [(0, 1), (1, 2)])
+    assert episodes.transcript_scores("フローラ・タッセは何と言いましたか？").tolist() == [1.0, 0.0]
+    assert episodes.transcript_scores("What did Sam ask?").tolist() == [0.0, 1.0]
+    assert name_words("Éric Topol, ep. 393") == {"éric", "topol", "ep"}
+
+
+def test_a_name_of_several_words_needs_half_of_them_in_the_title():
+    episodes = EpisodeNames.build(["AI and society with Peter Norvig", "What the data tells us with Eric To"], ROWS[:2])
+    assert not episodes.transcript_scores("What does the Royal Statistical Society say?").any()  # 1 word of 3
+    assert episodes.transcript_scores("What did Eric Topol find?").tolist() == [0.0, 1.0]  # a file name cut short
+    assert episodes.transcript_scores("Ask Peter Norvig").tolist() == [1.0, 0.0]
+
+
+def test_name_phrases_join_neighbouring_names():
+    from rag.names import name_phrases
+
+    text = "According to Laurence Watson, of Carbon Tracker, did Mike McCourt say so? [1]"
+    assert name_phrases(text) == ["Laurence Watson", "Carbon Tracker", "Mike McCourt"]
+    assert name_phrases("Streemの研究者フローラ・タッセが共同創業したスタートアップは？") == [
+        "Streem",
+        "フローラ・タッセ",
+        "スタートアップ",
+    ]
