@@ -247,9 +247,9 @@ def check_claims(
         share a language, only Latin-script names in a Japanese or French claim about Latin-script speech
         (across scripts names get transliterated: Stargate / スターゲート). A speaker's name is rarely repeated
         in each passage of a talk."""
-        language = detect_language(text)
-        counts = uncounted(text, window, asked) if language == "en" == detect_language(passage_text) else []
-        if language == detect_language(passage_text):
+        language, passage_language = detect_language(text), detect_language(passage_text)
+        counts = uncounted(text, window, asked) if language == "en" == passage_language else []
+        if language == passage_language:
             names = missing_names(text, f"{question}\n{source}", aliases)
         elif latin_share(passage_text) > 0.5:
             names = [n for n in missing_names(text, f"{question}\n{source}", aliases) if LATIN_LETTER.search(n)]

@@ -66,6 +66,17 @@ def counted(text: str) -> list[tuple[list[float], list[str]]]:
     return found
 
 
+def _counts_the_same(words: list[str], following: list[str]) -> bool:
+    """The claim's counted word is among the evidence number's next words, or the evidence's among the claim's."""
+    if any(_same_word(words[0], w) for w in following):
+        return True
+    return (
+        bool(following)
+        and following[0].lower() not in FUNCTION_WORDS
+        and any(_same_word(following[0], w) for w in words)
+    )
+
+
 def uncounted(claim: str, evidence: str, ignore: set[float] = frozenset()) -> list[str]:
     """The claim's counts ("two employees") whose value the evidence never gives with that counted word."""
     evidence_counts = counted(evidence)
@@ -73,16 +84,7 @@ def uncounted(claim: str, evidence: str, ignore: set[float] = frozenset()) -> li
     for values, words in counted(claim):
         if not words or words[0].lower() in FUNCTION_WORDS or any(v in ignore for v in values):
             continue
-        noun = words[0]
-        same = [w for vs, w in evidence_counts if any(same_value(v, e) for v in values for e in vs)]
-        if not any(
-            any(_same_word(noun, w) for w in following)
-            or (
-                following
-                and following[0].lower() not in FUNCTION_WORDS
-                and any(_same_word(following[0], w) for w in words)
-            )
-            for following in same
-        ):
-            missing.append(f"{values[0]:g} {noun}")
+        same_value_words = [w for vs, w in evidence_counts if any(same_value(v, e) for v in values for e in vs)]
+        if not any(_counts_the_same(words, following) for following in same_value_words):
+            missing.append(f"{values[0]:g} {words[0]}")
     return missing
