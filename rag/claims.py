@@ -32,6 +32,7 @@ from .ingest import Sentence
 from .lang import detect_language, latin_share
 from .names import names_in
 from .numbers import extract_numbers, spoken_numbers, unsupported_numbers
+from .polarity import only_yes_or_no
 
 # From 56 hand-labelled claims of the dev-set answers (tests/data/claim_labels.jsonl): cross-lingual e5
 # similarity of true paraphrases ran 0.80-0.90 and of false claims 0.86-0.93, so similarity only
@@ -213,7 +214,7 @@ def check_claims(
     aliases: dict[str, list[str]] | None = None,
 ) -> list[ClaimCheck]:
     """Check (claim, cited passage numbers) pairs against the numbered passages; meta sentences and sentences
-    that only repeat the question are dropped.
+    that only repeat the question or only say yes or no are dropped.
 
     A claim is supported by the passages it cites when one of them is close
     to it, every number it states is in the neighbourhood (the best sentence
@@ -225,7 +226,7 @@ def check_claims(
         [
             (text, cited)
             for text, cited in claims
-            if text.strip() and not is_meta(text) and not adds_nothing(text, question)
+            if text.strip() and not is_meta(text) and not adds_nothing(text, question) and not only_yes_or_no(text)
         ]
     )
     if not claims or not passages:

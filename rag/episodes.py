@@ -64,6 +64,14 @@ class EpisodeNames:
         best = float(scores.max()) if len(scores) else 0.0
         return scores / best if best > 0 else np.zeros_like(scores)
 
+    def named_words(self, question: str) -> set[str]:
+        """The question's name words that pick its best-matching transcripts (empty when none is named)."""
+        scores = self.transcript_scores(question)
+        if not len(scores) or scores.max() <= 0:
+            return set()
+        words = set().union(*(name_words(name) for name in name_phrases(question)))
+        return set().union(*(words & self.words[position] for position in np.flatnonzero(scores >= scores.max())))
+
     def row_scores(self, question: str, rows: np.ndarray) -> np.ndarray:
         """The match of each given chunk row's transcript with the question's names."""
         return self.transcript_scores(question)[self.row_transcript[rows]]

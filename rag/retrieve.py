@@ -10,7 +10,11 @@ the share of the question's words the transcript contains otherwise. Names
 from the alias glossary are added to the question first. Every chunk of
 a transcript whose title or speakers the question names (rag.episodes) gets
 TITLE_WEIGHT x that match added: in a library the question's names pick
-the episode, and speech recognition misspells them in the text. When the index
+the episode, and speech recognition misspells them in the text; those names
+are then left out of the BM25 query (they picked the episode; inside it they
+match its intro and sponsor reads, not the answer). The top k take no more
+than MAX_ADJACENT chunks in a row of one video (five neighbouring chunks of
+one intro were the commonest miss). When the index
 holds sentence vectors, the top RERANK_DEPTH hits compete for the k places
 by their score plus their best sentence's likeness to the question: in a
 long episode the chunks that share the question's names (intro, sponsor
@@ -20,6 +24,7 @@ build prompts or talk to the chat model.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +35,8 @@ from .lang import latin_share
 
 RERANK_DEPTH = 20  # hits that compete by their best sentence; chosen with SENTENCE_WEIGHT on the tune half
 SENTENCE_WEIGHT = 1.0
+STRIP_NAMED = True  # the names that picked an episode leave the BM25 query: library-dev +1 at 40 and 537 episodes
+MAX_ADJACENT = 3  # chosen on the tune half of library-dev (2 and 3 tie there); 2 lost a seed question
 TITLE_WEIGHT = 0.5  # chosen on the tune half of library-dev (40 and 537 episodes); no language lost a question
 
 
@@ -75,6 +82,13 @@ def _dense(index, vector: np.ndarray, pool: int, rows: np.ndarray | None) -> dic
     return {int(rows[j]): float(scores[j]) for j in best}
 
 
+def without_words(text: str, words: set[str]) -> str:
+    """The text with these words (any case, whole words) taken out."""
+    for word in sorted(words):
+        text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", " ", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", text).strip() if words else text
+
+
 def allowed_rows(index, videos: frozenset[str]) -> np.ndarray | None:
     """The chunk rows of the given transcripts; None for the whole library."""
     if not videos:
@@ -96,7 +110,10 @@ def retrieve(
     pool = min(total, max(100, 10 * k))
     dense = _dense(index, vector, pool, rows)
 
-    lexical = index.bm25.scores(query) if lexical_weight > 0 and index.bm25 is not None else None
+    episodes = getattr(index, "episodes", None)
+    named = episodes.named_words(question) if episodes is not None and TITLE_WEIGHT and STRIP_NAMED else set()
+    lexical_query = without_words(query, named)
+    lexical = index.bm25.scores(lexical_query) if lexical_weight > 0 and index.bm25 is not None else None
     candidates = list(dense)
     if lexical is not None:
         if rows is not None:
@@ -113,18 +130,42 @@ def retrieve(
     fused = _normalize(np.array([dense[i] for i in candidates], dtype=np.float32))
     if lexical is not None:
         script = latin_share(question)
-        weight = lexical_weight * ((1 - script) + script * index.bm25.known_share(query))
+        weight = lexical_weight * ((1 - script) + script * index.bm25.known_share(lexical_query))
         fused = fused + weight * _normalize(lexical[ids])
-    episodes = getattr(index, "episodes", None)
     if episodes is not None and TITLE_WEIGHT:
         fused = fused + TITLE_WEIGHT * episodes.row_scores(question, ids)
     sentences = getattr(index, "sentence_vectors", None)
-    order = np.argsort(-fused, kind="stable")[: max(k, RERANK_DEPTH) if sentences is not None else k]
+    ranked = np.argsort(-fused, kind="stable")
+    depth = max(k, RERANK_DEPTH) if sentences is not None else k
+    order = ranked[spread_out(ids[ranked], index.chunks, depth, MAX_ADJACENT)] if MAX_ADJACENT else ranked[:depth]
     if sentences is not None and len(order) > k:
         spans = index.chunk_sentences[ids[order]]
         best = np.array([float((sentences[a:b] @ vector[0]).max()) if b > a else -1.0 for a, b in spans])
         order = order[chosen_by_best_sentence(fused[order], best, k)]
     return [Hit(index.chunks[int(ids[j])], float(fused[j]), rank) for rank, j in enumerate(order, start=1)]
+
+
+def spread_out(rows: np.ndarray, chunks: list, k: int, max_adjacent: int) -> np.ndarray:
+    """Positions of the first k rows (best first) such that no more than max_adjacent chosen chunks follow
+    one another in one video; a row that would make a longer run waits until the rows after it are used."""
+    chosen: list[int] = []
+    waiting: list[int] = []
+    taken: set[int] = set()
+    for position, row in enumerate(int(r) for r in rows):
+        if len(chosen) == k:
+            break
+        source = chunks[row].source
+        run = 1
+        for step in (-1, 1):
+            neighbour = row + step
+            while neighbour in taken and chunks[neighbour].source == source:
+                run, neighbour = run + 1, neighbour + step
+        if run > max_adjacent:
+            waiting.append(position)
+            continue
+        chosen.append(position)
+        taken.add(row)
+    return np.array((chosen + waiting)[:k], dtype=np.int64)
 
 
 def chosen_by_best_sentence(scores: np.ndarray, best_sentence: np.ndarray, k: int) -> np.ndarray:

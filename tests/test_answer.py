@@ -19,6 +19,16 @@ def test_claims_keep_their_citations():
     assert claims == [("DeepSeekは550万ドルで作った。", [1]), ("GPUは2000台です。", [2, 3]), ("Fin.", [1])]
 
 
+def drain(steps):
+    """(the streamed text, the Generation) of a generate step."""
+    streamed = ""
+    try:
+        while True:
+            streamed += next(steps)
+    except StopIteration as done:
+        return streamed, done.value
+
+
 def test_a_sentence_written_again_is_one_claim_and_stops_the_generation(fake_settings):
     from rag.answer import generate_step, repeats_a_sentence
 
@@ -27,14 +37,7 @@ def test_a_sentence_written_again_is_one_claim_and_stops_the_generation(fake_set
     assert not repeats_a_sentence("A is B. [1] C is D. [2] A is")  # the repeat is not finished yet
     assert repeats_a_sentence("A is B. [1] C is D. [2] A is B. [1] E")
 
-    generator = FakeGenerator(looping, piece_size=2)
-    steps = generate_step(generator, [], fake_settings)
-    streamed = ""
-    try:
-        while True:
-            streamed += next(steps)
-    except StopIteration as done:
-        generation = done.value
+    streamed, generation = drain(generate_step(FakeGenerator(looping, piece_size=2), [], fake_settings))
     assert streamed.count("これは例です。") == 2 and generation.text == streamed.strip()
 
 
@@ -204,3 +207,47 @@ def test_an_answer_whose_first_claim_is_unsupported_is_not_kept(fake_settings, f
     answer = ask(question, fake_index, FakeEmbedder(), FakeGenerator(text), fake_settings.replace(second_chance=False))
     assert answer.refused and answer.citations == []
     assert [c.supported for c in answer.claims][:1] == [False]
+
+
+class Polar(FakeGenerator):
+    """Says the passages answer; P(yes) to "yes or no?" is `p_yes`; the scripted answer follows any given start."""
+
+    def __init__(self, answer, p_yes):
+        super().__init__(answer)
+        self.p_yes = p_yes
+
+    def choose(self, messages, options):
+        if messages[-1]["content"].endswith("Answer the question with yes or no."):
+            return {"yes": self.p_yes, "no": 1 - self.p_yes}
+        return super().choose(messages, options)
+
+
+def test_a_yes_no_question_is_answered_with_the_word_the_model_chose_alone(fake_settings, fake_index):
+    from rag.polarity import ANSWER_STARTS
+
+    question = "Did Stargate plan to invest 500 billion dollars?"
+    for p_yes, start in [(0.9, "Yes,"), (0.6, "No,")]:  # 0.6: below the 1.5B's calibrated 0.65, a model leaning yes
+        generator = Polar(" Stargate planned 500 billion dollars [1].", p_yes)
+        settings = fake_settings.replace(model="qwen2.5-coder-1.5b")
+        items = list(ask_stream(question, fake_index, FakeEmbedder(), generator, settings))
+        assert generator.messages[-1] == {"role": "assistant", "content": start}
+        assert "".join(items[:-1]).startswith(start) and items[-1].streamed.startswith(start)
+    assert ANSWER_STARTS["ja"]["no"] == "いいえ、" and ANSWER_STARTS["fr"]["yes"] == "Oui,"
+    generator = Polar("500 billion dollars [1].", 0.1)
+    ask("How much did Stargate plan to invest?", fake_index, FakeEmbedder(), generator, fake_settings)
+    assert generator.messages[-1]["role"] == "user"  # not a yes/no question: the model starts its answer
+
+
+def test_a_phrase_said_over_and_over_stops_the_generation(fake_settings):
+    from rag.answer import generate_step, repeats_a_phrase
+
+    assert repeats_a_phrase("いいえ、いいえ、はい、はい、はい、はい、はい、") and not repeats_a_phrase(
+        "No, it is not. [1]"
+    )
+    generator = FakeGenerator("いいえ、" + "はい、" * 40, piece_size=3)
+    streamed, generation = drain(
+        generate_step(generator, [{"role": "assistant", "content": "いいえ、"}], fake_settings)
+    )
+    assert (
+        streamed.startswith("いいえ、いいえ、") and streamed.count("はい") < 10 and generation.text == streamed.strip()
+    )

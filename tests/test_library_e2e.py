@@ -153,3 +153,14 @@ def test_an_unanswerable_library_question_is_refused(answering):
     settings, index, embedder, generator = answering
     result = ask(questions()["lib-dev-07"]["question"], index, embedder, generator, settings)
     assert result.refused and result.answer == REFUSALS["en"] and result.citations == [] and result.hits
+
+
+@pytest.mark.parametrize("qid, start", [("lib-dev-05", "Oui,"), ("lib-dev-60", "Non,")])  # fr: yes; fr: no
+def test_a_yes_no_question_gets_the_passages_yes_or_no(answering, qid, start):
+    from rag.answer import ask
+
+    settings, index, embedder, generator = answering
+    item = questions()[qid]
+    result = ask(item["question"], index, embedder, generator, settings)
+    assert not result.refused and result.answer.startswith(start), (result.answer, result.streamed)
+    assert result.citations and all(Path(c.source).stem == item["source"] for c in result.citations)

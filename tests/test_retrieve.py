@@ -140,3 +140,48 @@ def test_the_episode_the_question_names_is_lifted_not_filtered():
     assert [h.chunk.id for h in named] == ["b#0", "a#0"]  # the other episode stays, below
     unnamed = retrieve(index, Question(), "What did she build?", 2, lexical_weight=0)
     assert [h.chunk.id for h in unnamed] == ["a#0", "b#0"]
+
+
+def test_a_long_stretch_of_one_video_leaves_room_for_other_places():
+    from rag.ingest import Chunk
+    from rag.retrieve import spread_out
+
+    chunks = [Chunk(f"a#{n}", "a.vtt", n, n + 1, "a", (), 0.0) for n in range(8)]
+    chunks += [Chunk("b#0", "b.vtt", 0, 1, "b", (), 0.0)]
+    # rows 0-3 follow one another: the fourth in a row waits for the rows after it
+    assert spread_out(np.array([0, 1, 2, 3, 6, 4]), chunks, 5, 3).tolist() == [0, 1, 2, 4, 5]
+    assert spread_out(np.array([0, 1, 2, 3, 6, 4]), chunks, 5, 4).tolist() == [0, 1, 2, 3, 4]
+    assert spread_out(np.array([0, 1, 2, 3]), chunks, 4, 3).tolist() == [0, 1, 2, 3]  # nothing else: it comes back
+    assert spread_out(np.array([7, 8, 6, 5]), chunks, 4, 1).tolist() == [0, 1, 3, 2]  # another video is no neighbour
+
+
+class IntroAndAnswer:
+    """One episode's intro (names the guest) and answer (the question's other words), equal to the dense side."""
+
+    def __init__(self):
+        from rag.episodes import EpisodeNames
+        from rag.ingest import Chunk
+        from rag.store import flat_index
+
+        texts = [
+            "Today Flora Tasse of Streem joins us; Flora Tasse talks about Streem and remote help.",
+            "Measuring a room on a textured mesh works because the camera keeps moving.",
+            "Another talk about compilers and their measuring tools.",
+        ]
+        self.chunks = [Chunk(f"a#{n}", "a.vtt", n, n + 1, t, (), 0.0) for n, t in enumerate(texts[:2])]
+        self.chunks.append(Chunk("b#0", "b.vtt", 0, 1, texts[2], (), 0.0))
+        self.faiss_index = flat_index(np.array([unit(0.8), unit(0.8), unit(0.7)], dtype=np.float32))
+        self.bm25, self.aliases, self.rows = BM25.build(texts), {}, {"a.vtt": (0, 2), "b.vtt": (2, 3)}
+        self.episodes = EpisodeNames.build(["Remote help with Flora Tasse", "Compilers"], [(0, 2), (2, 3)])
+
+
+def test_names_that_picked_the_episode_do_not_also_pick_its_passage(monkeypatch):
+    import rag.retrieve
+
+    question = "Why does Flora Tasse measure a room on a mesh?"
+    assert IntroAndAnswer().episodes.named_words(question) == {"flora", "tasse"}
+    hits = retrieve(IntroAndAnswer(), Question(), question, 2, lexical_weight=0.5)
+    assert [h.chunk.id for h in hits] == ["a#1", "a#0"]
+    monkeypatch.setattr(rag.retrieve, "STRIP_NAMED", False)
+    hits = retrieve(IntroAndAnswer(), Question(), question, 2, lexical_weight=0.5)
+    assert [h.chunk.id for h in hits] == ["a#0", "a#1"]  # the intro's names outweigh the answer's words
