@@ -235,7 +235,8 @@ def repeats_a_sentence(text: str) -> bool:
 def repeats_a_phrase(text: str) -> bool:
     """True when a text being written ends with one short phrase five times in a row ("はい、はい、はい、…"):
     a loop that has no sentence end for `repeats_a_sentence` to see."""
-    return re.search(r"(\S.{1,29}?)\1{4}\s*$", text[-300:], re.DOTALL) is not None
+    loop = re.search(r"(\S.{1,29}?)\1{4}\s*$", text[-300:], re.DOTALL)
+    return loop is not None and re.search(r"[^\W\d_]", loop.group(1)) is not None  # "1000000000000" is no loop
 
 
 def finalize(raw: str, passages: list[Passage], index, embedder, question: str):
@@ -396,11 +397,11 @@ def answerable_step(generator, query: Query, passages: list[Passage]) -> float:
     return generator.choose(messages, YES_NO)["yes"]
 
 
-def polarity_step(generator, query: Query, passages: list[Passage], threshold: float = 0.5) -> str:
+def polarity_step(generator, query: Query, passages: list[Passage], threshold: float | None) -> str:
     """For a yes/no question, the answer's first word ("No,"): the model asked for yes or no alone, over the
     same passages (their evaluation is reused), says yes when P(yes) reaches the model's calibrated threshold;
-    "" for any other question."""
-    if not passages or not is_yes_no_question(query.question, query.language):
+    "" for any other question, and for a model without that calibration (threshold None)."""
+    if threshold is None or not passages or not is_yes_no_question(query.question, query.language):
         return ""
     head = prompt_head(query.question, passages, query.language, list(query.notes))
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": head + YES_OR_NO}]
@@ -410,12 +411,11 @@ def polarity_step(generator, query: Query, passages: list[Passage], threshold: f
 
 def generate_step(generator, messages: list[dict], settings):
     """Stream one generation, yielding its pieces; return a Generation. When the last message is the
-    assistant's, the answer begins with it. It stops early when a finished sentence repeats an earlier one
-    (a greedy loop would run to max_tokens)."""
+    assistant's, the answer begins with it (shown at once; the first token is still the model's first). It
+    stops early when a finished sentence repeats an earlier one (a greedy loop would run to max_tokens)."""
     pieces: list[str] = []
     first_token_at = None
     if messages and messages[-1]["role"] == "assistant":
-        first_token_at = time.perf_counter()
         pieces.append(messages[-1]["content"])
         yield messages[-1]["content"]
     for piece in generator.stream(messages, settings.max_tokens, settings.temperature):

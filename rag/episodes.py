@@ -32,6 +32,13 @@ def name_words(text: str) -> set[str]:
     return {w for w in WORD.findall(text.lower()) if len(w) > 1}
 
 
+def found_in(names: list[set[str]], title_words: frozenset[str]) -> set[str]:
+    """The words of the names that count for a title: a name counts where the title holds at least half of
+    its words ("Eric Topol" for a file name cut to "…with-eric-to", not "Royal Statistical Society" for a
+    title with "society" in it)."""
+    return set().union(*(words & title_words for words in names if 2 * len(words & title_words) >= len(words)))
+
+
 @dataclass(frozen=True)
 class EpisodeNames:
     words: tuple[frozenset[str], ...]  # each transcript's title and speaker words, in row order
@@ -53,24 +60,22 @@ class EpisodeNames:
         return cls(words, rarity, row_transcript)
 
     def transcript_scores(self, question: str) -> np.ndarray:
-        """Each transcript's match with the question's names, 0..1 (all 0 when none is named). A name counts
-        for a title holding at least half of its words ("Eric Topol" for a file name cut to "…with-eric-to",
-        not "Royal Statistical Society" for a title with "society" in it)."""
+        """Each transcript's match with the question's names (`found_in`), 0..1 (all 0 when none is named)."""
         names = [name_words(name) for name in name_phrases(question)]
         scores = np.zeros(len(self.words), dtype=np.float32)
         for position, group in enumerate(self.words):
-            found = set().union(*(words & group for words in names if 2 * len(words & group) >= len(words)))
-            scores[position] = sum(self.rarity[word] for word in found)
+            scores[position] = sum(self.rarity[word] for word in found_in(names, group))
         best = float(scores.max()) if len(scores) else 0.0
         return scores / best if best > 0 else np.zeros_like(scores)
 
     def named_words(self, question: str) -> set[str]:
-        """The question's name words that pick its best-matching transcripts (empty when none is named)."""
+        """The question's name words that count for its best-matching transcripts (empty when none is named;
+        two transcripts tie when the same guest has two episodes)."""
         scores = self.transcript_scores(question)
         if not len(scores) or scores.max() <= 0:
             return set()
-        words = set().union(*(name_words(name) for name in name_phrases(question)))
-        return set().union(*(words & self.words[position] for position in np.flatnonzero(scores >= scores.max())))
+        names = [name_words(name) for name in name_phrases(question)]
+        return set().union(*(found_in(names, self.words[best]) for best in np.flatnonzero(scores >= scores.max())))
 
     def row_scores(self, question: str, rows: np.ndarray) -> np.ndarray:
         """The match of each given chunk row's transcript with the question's names."""

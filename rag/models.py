@@ -27,7 +27,7 @@ class ChatModel:
     part_packages: tuple[str, ...]  # import names, in order
     pip_names: str  # how to install the parts, for error messages
     refusal_threshold: float  # refuse when 1 - P(the passages answer) reaches this; calibrated, see models.md
-    yes_threshold: float = 0.5  # a yes/no question is answered yes when P(yes) reaches this; see models.md
+    yes_threshold: float | None = None  # a yes/no question is answered yes from this P(yes); None: not calibrated
 
 
 CHAT_MODELS = {
@@ -111,10 +111,11 @@ def refusal_threshold(settings: Settings) -> float:
     return model.refusal_threshold if model else DEFAULT_REFUSAL_THRESHOLD
 
 
-def yes_threshold(settings: Settings) -> float:
-    """The P(yes) from which a yes/no question is answered yes: the model's calibration, 0.5 for other files."""
+def yes_threshold(settings: Settings) -> float | None:
+    """The P(yes) from which a yes/no question is answered yes (models.md); None for a model not calibrated,
+    whose yes/no questions are answered freely: at an uncalibrated 0.5 the 1.5B chose worse than it wrote."""
     model = CHAT_MODELS.get(settings.model)
-    return model.yes_threshold if model else 0.5
+    return model.yes_threshold if model else None
 
 
 def model_label(settings: Settings) -> str:

@@ -83,9 +83,11 @@ def _dense(index, vector: np.ndarray, pool: int, rows: np.ndarray | None) -> dic
 
 
 def without_words(text: str, words: set[str]) -> str:
-    """The text with these words (any case, whole words) taken out."""
+    """The text with these words (rag.episodes name words: lower-case Latin or katakana) taken out, in any
+    case, where they stand as words of their script: "Tasse" goes from "Flora Tasseさん", not from "Tassel"."""
     for word in sorted(words):
-        text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", " ", text, flags=re.IGNORECASE)
+        letters = "ァ-ヴー" if re.match(r"[ァ-ヴー]", word) else "a-zà-ÿ0-9"
+        text = re.sub(rf"(?<![{letters}]){re.escape(word)}(?![{letters}])", " ", text, flags=re.IGNORECASE)
     return re.sub(r"\s+", " ", text).strip() if words else text
 
 
@@ -146,11 +148,12 @@ def retrieve(
 
 
 def spread_out(rows: np.ndarray, chunks: list, k: int, max_adjacent: int) -> np.ndarray:
-    """Positions of the first k rows (best first) such that no more than max_adjacent chosen chunks follow
-    one another in one video; a row that would make a longer run waits until the rows after it are used."""
+    """Positions of the first k rows (best first) such that no more than max_adjacent of them follow one
+    another in one video; a row that would make a longer run (counting the rows already waiting: a whole
+    stretch of intro waits, not every other chunk of it) waits until the rows after it are used."""
     chosen: list[int] = []
     waiting: list[int] = []
-    taken: set[int] = set()
+    seen: set[int] = set()
     for position, row in enumerate(int(r) for r in rows):
         if len(chosen) == k:
             break
@@ -158,13 +161,10 @@ def spread_out(rows: np.ndarray, chunks: list, k: int, max_adjacent: int) -> np.
         run = 1
         for step in (-1, 1):
             neighbour = row + step
-            while neighbour in taken and chunks[neighbour].source == source:
+            while neighbour in seen and chunks[neighbour].source == source:
                 run, neighbour = run + 1, neighbour + step
-        if run > max_adjacent:
-            waiting.append(position)
-            continue
-        chosen.append(position)
-        taken.add(row)
+        seen.add(row)
+        (waiting if run > max_adjacent else chosen).append(position)
     return np.array((chosen + waiting)[:k], dtype=np.int64)
 
 

@@ -217,7 +217,9 @@ class Polar(FakeGenerator):
         self.p_yes = p_yes
 
     def choose(self, messages, options):
-        if messages[-1]["content"].endswith("Answer the question with yes or no."):
+        from rag.answer import YES_OR_NO
+
+        if messages[-1]["content"].endswith(YES_OR_NO):
             return {"yes": self.p_yes, "no": 1 - self.p_yes}
         return super().choose(messages, options)
 
@@ -236,6 +238,18 @@ def test_a_yes_no_question_is_answered_with_the_word_the_model_chose_alone(fake_
     generator = Polar("500 billion dollars [1].", 0.1)
     ask("How much did Stargate plan to invest?", fake_index, FakeEmbedder(), generator, fake_settings)
     assert generator.messages[-1]["role"] == "user"  # not a yes/no question: the model starts its answer
+    uncalibrated = fake_settings.replace(model=str(fake_settings.sources / "other.gguf"))
+    generator = Polar(" Stargate planned 500 billion dollars [1].", 0.1)
+    list(ask_stream(question, fake_index, FakeEmbedder(), generator, uncalibrated))
+    assert generator.messages[-1]["role"] == "user"  # a model without a calibrated threshold answers freely
+
+
+def test_a_forced_start_followed_by_not_found_is_a_refusal(fake_settings, fake_index):
+    generator = Polar(" NOT_FOUND", 0.1)
+    question = "Did Stargate plan to invest 500 billion dollars?"
+    answer = ask(question, fake_index, FakeEmbedder(), generator, fake_settings)
+    assert generator.messages[-1] == {"role": "assistant", "content": "No,"}
+    assert answer.refused and answer.answer == REFUSALS["en"] and answer.citations == []
 
 
 def test_a_phrase_said_over_and_over_stops_the_generation(fake_settings):
@@ -244,10 +258,10 @@ def test_a_phrase_said_over_and_over_stops_the_generation(fake_settings):
     assert repeats_a_phrase("いいえ、いいえ、はい、はい、はい、はい、はい、") and not repeats_a_phrase(
         "No, it is not. [1]"
     )
-    generator = FakeGenerator("いいえ、" + "はい、" * 40, piece_size=3)
+    generator = FakeGenerator("はい、" * 40, piece_size=3)
     streamed, generation = drain(
         generate_step(generator, [{"role": "assistant", "content": "いいえ、"}], fake_settings)
     )
-    assert (
-        streamed.startswith("いいえ、いいえ、") and streamed.count("はい") < 10 and generation.text == streamed.strip()
-    )
+    assert streamed.startswith("いいえ、はい、") and streamed.count("はい") < 10 and generation.text == streamed.strip()
+    assert generation.first_token_at is not None  # the model's first piece, not the given start
+    assert not repeats_a_phrase("It costs 1000000000000") and not repeats_a_phrase("")

@@ -34,6 +34,26 @@ from rag.polarity import is_yes_no_question, only_yes_or_no
         ("Which company, according to the host, is the largest?", "en", False),
         ("チームは、データをどう集めるかを議論しながら研究を進めていますか？", "ja", True),  # an embedded question
         ("チームは、データをどう集めましたか？", "ja", False),
+        # wh-questions with a long opening, a clause before "qui"/"que", か inside ordinary words
+        ("Which of the three companies, according to the host, is the largest?", "en", False),
+        ("How many GPUs in total, according to him, did they use?", "en", False),
+        ("Selon lui, qui a-t-il embauché ?", "fr", False),
+        ("D'après l'invité, que fait-il ?", "fr", False),
+        ("何が明らかになりましたか？", "ja", False),
+        ("いかがでしたか？", "ja", False),
+        ("どなたが会社を設立しましたか？", "ja", False),
+        ("その会社は静かに撤退しましたか？", "ja", True),
+        ("データセットは公開されていますか。", "ja", True),
+        # choices and requests are not yes/no questions
+        ("音声で学習されましたか、それともテキストですか？", "ja", False),
+        ("音声で学習されたか、テキストで学習されたか？", "ja", False),
+        ("Can you summarize the episode?", "en", False),
+        ("Do you know which company won?", "en", False),
+        ("According to the guest, can you store more data in it?", "en", True),
+        ("Pouvez-vous résumer l'épisode ?", "fr", False),
+        ("Donne-nous la liste des jeux de données ?", "fr", False),
+        ("要約してくれますか？", "ja", False),
+        ("教えてもらえますか？", "ja", False),
     ],
 )
 def test_yes_no_questions_are_recognized_by_their_form(question, language, yes_no):
@@ -48,8 +68,9 @@ def test_a_bare_yes_or_no_is_not_a_claim():
 
 def test_the_hand_written_yes_no_questions_are_recognized_unless_they_offer_a_choice():
     """tests/data/yesno_questions.jsonl: 40 yes/no questions written by hand on the podcast library (en/ja/fr),
-    used to calibrate the yes threshold (models.md); a question with "or" / "ou" may be a choice, and is left
-    to the model's free answer."""
+    used to calibrate the yes threshold (models.md). The three with "or" / "ou" in them are yes/no questions
+    too, but the rules cannot tell them from a choice ("speech or text?"), so they are left to the model's
+    free answer: a known miss, kept here so that a change of the rules shows."""
     import json
     from pathlib import Path
 

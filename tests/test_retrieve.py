@@ -149,10 +149,13 @@ def test_a_long_stretch_of_one_video_leaves_room_for_other_places():
     chunks = [Chunk(f"a#{n}", "a.vtt", n, n + 1, "a", (), 0.0) for n in range(8)]
     chunks += [Chunk("b#0", "b.vtt", 0, 1, "b", (), 0.0)]
     # rows 0-3 follow one another: the fourth in a row waits for the rows after it
-    assert spread_out(np.array([0, 1, 2, 3, 6, 4]), chunks, 5, 3).tolist() == [0, 1, 2, 4, 5]
+    assert spread_out(np.array([0, 1, 2, 3, 6, 4]), chunks, 5, 3).tolist() == [0, 1, 2, 4, 3]
     assert spread_out(np.array([0, 1, 2, 3, 6, 4]), chunks, 5, 4).tolist() == [0, 1, 2, 3, 4]
     assert spread_out(np.array([0, 1, 2, 3]), chunks, 4, 3).tolist() == [0, 1, 2, 3]  # nothing else: it comes back
-    assert spread_out(np.array([7, 8, 6, 5]), chunks, 4, 1).tolist() == [0, 1, 3, 2]  # another video is no neighbour
+    assert spread_out(np.array([7, 8, 6, 5]), chunks, 4, 1).tolist() == [0, 1, 2, 3]  # row 8, another video, is taken
+    # a whole stretch waits, not every other chunk of it: rows 0-6 in a row, then two elsewhere
+    stretch = np.array([0, 1, 2, 3, 4, 5, 6, 8])
+    assert stretch[spread_out(stretch, chunks, 4, 3)].tolist() == [0, 1, 2, 8]
 
 
 class IntroAndAnswer:
@@ -185,3 +188,13 @@ def test_names_that_picked_the_episode_do_not_also_pick_its_passage(monkeypatch)
     monkeypatch.setattr(rag.retrieve, "STRIP_NAMED", False)
     hits = retrieve(IntroAndAnswer(), Question(), question, 2, lexical_weight=0.5)
     assert [h.chunk.id for h in hits] == ["a#0", "a#1"]  # the intro's names outweigh the answer's words
+
+
+def test_named_words_leave_the_query_where_they_stand_as_words():
+    from rag.retrieve import without_words
+
+    assert (
+        without_words("Flora Tasseさんはどう測りますか？ Tassel", {"flora", "tasse"}) == "さんはどう測りますか？ Tassel"
+    )
+    assert without_words("フローラ・タッセさんは", {"タッセ"}) == "フローラ・ さんは"
+    assert without_words("What did Topol say?", set()) == "What did Topol say?"
