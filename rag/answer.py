@@ -196,10 +196,12 @@ def build_messages(question: str, passages: list[Passage], language: str, notes:
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def answerable_messages(question: str, passages: list[Passage], language: str, notes: list[str] = ()) -> list[dict]:
-    """Asks whether the passages answer the question; the same start as the answer's prompt, so llama.cpp
-    evaluates the passages once for both."""
-    user = prompt_head(question, passages, language, notes) + ANSWERABLE
+def answerable_messages(
+    question: str, passages: list[Passage], language: str, notes: list[str] = (), ask: str = ANSWERABLE
+) -> list[dict]:
+    """Asks whether the passages answer the question (or another yes/no `ask` about them); the same start as
+    the answer's prompt, so llama.cpp evaluates the passages once for all of them."""
+    user = prompt_head(question, passages, language, notes) + ask
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
@@ -403,8 +405,7 @@ def polarity_step(generator, query: Query, passages: list[Passage], threshold: f
     "" for any other question, and for a model without that calibration (threshold None)."""
     if threshold is None or not passages or not is_yes_no_question(query.question, query.language):
         return ""
-    head = prompt_head(query.question, passages, query.language, list(query.notes))
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": head + YES_OR_NO}]
+    messages = answerable_messages(query.question, passages, query.language, list(query.notes), YES_OR_NO)
     said = "yes" if generator.choose(messages, YES_NO)["yes"] >= threshold else "no"
     return ANSWER_STARTS[query.language][said]
 

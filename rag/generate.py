@@ -210,11 +210,10 @@ class LlamaGenerator:
 
     def _continue(self, messages: list[dict], start: str, max_tokens: int, temperature: float) -> Iterator[str]:
         self.start_from_fixed(messages)
-        rendered = self._chat_formatter()(messages=messages)
-        prompt = self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        prompt, stop = self._prompt_tokens(messages)
         prompt += self.llm.tokenize(start.encode("utf-8"), add_bos=False, special=False)
         for part in self.llm.create_completion(
-            prompt=prompt, max_tokens=max_tokens, temperature=temperature, stream=True, seed=0, stop=rendered.stop
+            prompt=prompt, max_tokens=max_tokens, temperature=temperature, stream=True, seed=0, stop=stop
         ):
             text = part["choices"][0]["text"]
             if text:
@@ -259,8 +258,7 @@ class LlamaGenerator:
         import numpy as np
 
         self.start_from_fixed(messages)
-        rendered = self._chat_formatter()(messages=messages)
-        prompt = self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        prompt, _ = self._prompt_tokens(messages)
         reply = self.llm.tokenize(continuation.encode("utf-8"), add_bos=False, special=False)
         tokens = prompt + reply
         if not reply or len(tokens) > self.n_ctx:
@@ -294,6 +292,13 @@ class LlamaGenerator:
         self.llm.input_ids[: len(tokens)] = tokens
         self.llm.n_tokens = len(tokens)
         return logprobs
+
+    def _prompt_tokens(self, messages: list[dict]) -> tuple[list[int], object]:
+        """The chat prompt's tokens up to the start of the reply, as create_chat_completion renders them, and
+        the template's stop strings."""
+        rendered = self._chat_formatter()(messages=messages)
+        prompt = self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        return prompt, rendered.stop
 
     def _chat_formatter(self):
         """The model's own chat template (as create_chat_completion renders it), compiled once."""
