@@ -68,18 +68,19 @@ class EpisodeNames:
         best = float(scores.max()) if len(scores) else 0.0
         return scores / best if best > 0 else np.zeros_like(scores)
 
-    def named_words(self, question: str) -> set[str]:
+    def named_words(self, question: str, scores: np.ndarray | None = None) -> set[str]:
         """The question's name words that count for its best-matching transcripts (empty when none is named;
-        two transcripts tie when the same guest has two episodes)."""
-        scores = self.transcript_scores(question)
+        two transcripts tie when the same guest has two episodes). `scores`: its transcript_scores, if known."""
+        scores = self.transcript_scores(question) if scores is None else scores
         if not len(scores) or scores.max() <= 0:
             return set()
         names = [name_words(name) for name in name_phrases(question)]
         return set().union(*(found_in(names, self.words[best]) for best in np.flatnonzero(scores >= scores.max())))
 
-    def row_scores(self, question: str, rows: np.ndarray) -> np.ndarray:
-        """The match of each given chunk row's transcript with the question's names."""
-        return self.transcript_scores(question)[self.row_transcript[rows]]
+    def row_scores(self, question: str, rows: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+        """The match of each given chunk row's transcript with the question's names (`scores`: its
+        transcript_scores, if known)."""
+        return (self.transcript_scores(question) if scores is None else scores)[self.row_transcript[rows]]
 
 
 def episode_names(transcripts: dict, rows: dict) -> EpisodeNames:

@@ -112,8 +112,9 @@ def retrieve(
     pool = min(total, max(100, 10 * k))
     dense = _dense(index, vector, pool, rows)
 
-    episodes = getattr(index, "episodes", None)
-    named = episodes.named_words(question) if episodes is not None and TITLE_WEIGHT and STRIP_NAMED else set()
+    episodes = getattr(index, "episodes", None) if TITLE_WEIGHT else None
+    named_scores = episodes.transcript_scores(question) if episodes is not None else None
+    named = episodes.named_words(question, named_scores) if episodes is not None and STRIP_NAMED else set()
     lexical_query = without_words(query, named)
     lexical = index.bm25.scores(lexical_query) if lexical_weight > 0 and index.bm25 is not None else None
     candidates = list(dense)
@@ -134,8 +135,8 @@ def retrieve(
         script = latin_share(question)
         weight = lexical_weight * ((1 - script) + script * index.bm25.known_share(lexical_query))
         fused = fused + weight * _normalize(lexical[ids])
-    if episodes is not None and TITLE_WEIGHT:
-        fused = fused + TITLE_WEIGHT * episodes.row_scores(question, ids)
+    if episodes is not None:
+        fused = fused + TITLE_WEIGHT * episodes.row_scores(question, ids, named_scores)
     sentences = getattr(index, "sentence_vectors", None)
     ranked = np.argsort(-fused, kind="stable")
     depth = max(k, RERANK_DEPTH) if sentences is not None else k
