@@ -8,9 +8,11 @@ is close to the claim: cross-lingual e5 similarity, or character-bigram
 overlap (which works within one language, Japanese included). A claim whose
 cited passage does not support it, but another retrieved passage does, is
 re-pointed there. A claim that gives an entity a role (X's CEO, XのCEO, le PDG
-de X) needs a passage that states that role for X: a small model asked about
+de X) needs its video to state that role for X: a small model asked about
 a role the transcript only states for someone else (OpenAI's CEO given as
-DeepSeek's) otherwise passes every other test. A claim nothing supports is
+DeepSeek's) otherwise passes every other test. Like a name, a role is looked
+for in the whole video (an episode's intro says who the guest is; its
+passages rarely say it again), never in the question. A claim nothing supports is
 marked unsupported. Sentences that only talk about the passages ("This is
 mentioned in passage [1].") or only say the question again are not claims
 and are dropped. A name written in Latin letters is checked in a Japanese or
@@ -260,7 +262,7 @@ def check_claims(
             *unsupported_numbers(text, window, ignore),
             *counts,
             *names,
-            *misassigned_roles(text, passage_text, aliases),
+            *misassigned_roles(text, source, aliases),
         )
 
     def source_of(numbers) -> str:

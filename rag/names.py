@@ -68,7 +68,7 @@ def names_in(text: str) -> list[str]:
     for match in NAME.finditer(text):
         name = match.group()
         opens = not text[: match.start()].strip() or re.search(r"[.!?。！？:]\s*[\"'“«]?\s*$", text[: match.start()])
-        if latin and opens and name.isalpha() and not re.search(r"[A-Z]", name[1:]):
+        if latin and opens and name.isascii() and name.isalpha() and not re.search(r"[A-Z]", name[1:]):
             continue
         if name not in NOT_NAMES:
             names.append(name)

@@ -589,19 +589,20 @@ def load_index(settings, embedder_name: str) -> Index:
         stale = staleness(manifest, library_state(settings))
     except RagError as error:
         stale = str(error)
+    bm25 = BM25.build([c.text for c in chunks])
     return Index(
         manifest,
         chunks,
         transcripts,
         faiss_index,
         read_aliases(settings.sources),
-        BM25.build([c.text for c in chunks]),
+        bm25,
         rows,
         stale,
         main_language(transcripts.values()),
         np.concatenate(sentence_vectors) if with_sentences else None,
         np.concatenate(chunk_sentences) if with_sentences else None,
-        episode_names(transcripts, rows),
+        episode_names(transcripts, rows, bm25),
     )
 
 

@@ -214,17 +214,40 @@ def test_a_role_the_passage_gives_someone_else_is_not_supported():
     assert misassigned_roles("Google's CEO spoke.", "Google spoke.", aliases) == ["google ceo"]  # a role needs a source
 
 
-def test_names_count_when_the_video_or_the_question_has_them():
-    from rag.claims import names_in
-
-    talk = "Welcome, Rana el Kaliouby of Affectiva. " + "Filler sentence about nothing. " * 40
-    passage_text = "It maps them to eight different emotional states."
-    text = talk + passage_text
+def talk_ending_with(opening: str, passage_text: str, title: str) -> tuple[Passage, dict]:
+    """A transcript of an opening, filler and then the passage (the one retrieved), far from the opening."""
+    text = opening + "Filler sentence about nothing. " * 40 + passage_text
     start = text.index(passage_text)
     passage = Passage(
         "t", start, len(text), passage_text, tuple(split_sentences(text[start:], start)), ("t#9",), 0.9, 1
     )
-    transcripts = {"t": Transcript(text, title="Emotion AI with Rana el Kaliouby")}
+    return passage, {"t": Transcript(text, title=title)}
+
+
+def test_a_role_counts_when_the_video_states_it_and_never_from_the_question():
+    passage, transcripts = talk_ending_with(
+        "My guest is Rana el Kaliouby, CEO of Affectiva. ",
+        "We have a partner company called Higher View.",
+        "Emotion AI",
+    )
+    question = "Affectiva の CEO が紹介した採用分野のパートナー企業の名前は? Who is Google's CEO?"
+    claims = [
+        ("Affectiva の CEO が紹介したパートナー企業の名前は Higher View です。", [1]),  # the intro states the role
+        ("Google's CEO named a partner company called Higher View.", [1]),  # stated by the question alone
+    ]
+    checks = check_claims(claims, [passage], transcripts, SameVector(), question=question)
+    assert [c.supported for c in checks] == [True, False]
+    assert checks[1].missing == ("google ceo",)
+
+
+def test_names_count_when_the_video_or_the_question_has_them():
+    from rag.claims import names_in
+
+    passage, transcripts = talk_ending_with(
+        "Welcome, Rana el Kaliouby of Affectiva. ",
+        "It maps them to eight different emotional states.",
+        "Emotion AI with Rana el Kaliouby",
+    )
     claims = [
         ("According to Rana el Kaliouby, the algorithm maps them to 8 emotional states.", [1]),  # name in the talk
         ("Yes, Affectiva maps them to eight states.", [1]),  # "Yes" opens the sentence: no name

@@ -52,3 +52,29 @@ def test_name_phrases_join_neighbouring_names():
         "フローラ・タッセ",
         "スタートアップ",
     ]
+
+
+def test_a_katakana_name_picks_the_title_that_spells_it_in_latin_letters():
+    titles = ["Optimization school with Mike McCourt", "Data science with Eric Topol", "Data at scale, Ray Lee"]
+    said_in = {"data": 3, "science": 3, "scale": 2, "mike": 1, "mccourt": 1, "eric": 1, "topol": 1, "lee": 1}
+    episodes = EpisodeNames.build(titles, ROWS, lambda word, _: said_in.get(word, 0))
+    assert episodes.transcript_scores("マイク・マコートは何と言いましたか？").tolist() == [1.0, 0.0, 0.0]
+    assert episodes.transcript_scores("エリック・トポルのグループは？").tolist() == [0.0, 1.0, 0.0]
+    assert not episodes.transcript_scores("トポルのグループは？").any()  # a lone katakana word: as often a loanword
+    assert not episodes.transcript_scores("レイ・リーによると？").any()  # one consonant ("r") matches nothing
+    assert not episodes.transcript_scores("データサイエンスとは？ データは？").any()  # loanwords: said everywhere
+    assert episodes.named_words("マイク・マコートによると？") == {
+        "マイク",
+        "mike",
+        "マコート",
+        "mccourt",
+    }  # out of BM25
+    without_speech = EpisodeNames.build(titles, ROWS)  # no index text to tell names from loanwords
+    assert not without_speech.transcript_scores("マイク・マコートは何と言いましたか？").any()
+
+
+def test_a_katakana_name_opening_a_mostly_latin_text_is_a_name():
+    from rag.names import name_phrases
+
+    question = "メリカ・パイヴァンドが協力している研究所は？ Which lab does Melika Payvand work with in France?"
+    assert name_phrases(question)[0] == "メリカ・パイヴァンド"

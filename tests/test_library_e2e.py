@@ -70,6 +70,20 @@ def test_rag_list_shows_titles_durations_chunks_and_formats(library):
     assert all(e["duration"] > 1200 and e["chunks"] > 50 and e["title"].startswith("Twiml ") for e in listing)
 
 
+def test_a_katakana_full_name_picks_its_episode_and_a_loanword_none(library):
+    from rag.settings import Settings
+    from rag.store import load_index
+
+    settings = Settings.load(sources=Path(library[1]), index_dir=Path(library[3]))
+    index = load_index(settings, settings.embedder)
+    names = sorted(index.rows, key=lambda name: index.rows[name][0])
+    scores = index.episodes.transcript_scores(questions()["lib-dev-61"]["question"])  # エリック・トポル
+    assert [names[i] for i in scores.nonzero()[0]] == [f"{EPISODES[1]}.vtt"]
+    assert not index.episodes.transcript_scores(
+        "データ・サイエンスとは何ですか？"
+    ).any()  # "data": said in every episode
+
+
 @pytest.mark.parametrize("qid", ["lib-dev-58", "lib-dev-01"])
 def test_retrieve_in_one_video_finds_the_evidence_at_its_time(library, qid):
     item = questions()[qid]
