@@ -8,11 +8,11 @@ is close to the claim: cross-lingual e5 similarity, or character-bigram
 overlap (which works within one language, Japanese included). A claim whose
 cited passage does not support it, but another retrieved passage does, is
 re-pointed there. A claim that gives an entity a role (X's CEO, XのCEO, le PDG
-de X) needs its video to state that role for X: a small model asked about
+de X) needs the passage to state that role for X: a small model asked about
 a role the transcript only states for someone else (OpenAI's CEO given as
-DeepSeek's) otherwise passes every other test. Like a name, a role is looked
-for in the whole video (an episode's intro says who the guest is; its
-passages rarely say it again), never in the question. A claim nothing supports is
+DeepSeek's) otherwise passes every other test. Where the passage gives the
+role to nobody, the whole video is asked instead (an episode's intro says
+who the guest is; its passages rarely say it again); the question never is. A claim nothing supports is
 marked unsupported. Sentences that only talk about the passages ("This is
 mentioned in passage [1].") or only say the question again are not claims
 and are dropped. A name written in Latin letters is checked in a Japanese or
@@ -23,6 +23,7 @@ measures similarity.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -74,7 +75,8 @@ ROLE_BINDINGS = [  # (pattern, group of the entity, group of the role)
 ]
 
 
-def role_bindings(text: str) -> set[tuple[str, str]]:
+@functools.lru_cache(maxsize=32)  # a whole video's text is asked again for every claim
+def role_bindings(text: str) -> frozenset[tuple[str, str]]:
     """(entity, role) pairs a text states: "OpenAIのCEO", "OpenAI's CEO", "CEO of OpenAI", "PDG d'OpenAI"."""
     pairs = set()
     for number, pattern in enumerate(ROLE_BINDINGS):
@@ -84,15 +86,17 @@ def role_bindings(text: str) -> set[tuple[str, str]]:
             role = re.sub(r"^directeursgénéraux$", "directeurgénéral", role)
             role = role[:-1] if role.endswith("s") else role  # plurals: "the founders of X"
             pairs.add((entity.lower(), SAME_ROLE.get(role, role)))
-    return pairs
+    return frozenset(pairs)
 
 
-def misassigned_roles(claim: str, evidence: str, aliases: dict[str, list[str]]) -> list[str]:
-    """Roles the claim gives an entity that the evidence does not state for it (under any of its spellings)."""
+def misassigned_roles(claim: str, evidence: str, aliases: dict[str, list[str]], video: str = "") -> list[str]:
+    """Roles the claim gives an entity that the evidence does not state for it (under any of its spellings).
+    Where the evidence gives that role to nobody, the whole `video` is asked (its intro says who the guest
+    is); where it gives the role to someone else, the claim's entity must be among them."""
     stated = role_bindings(evidence)
     wrong = []
     for entity, role in role_bindings(claim):
-        holders = {e for e, r in stated if r == role}
+        holders = {e for e, r in stated if r == role} or {e for e, r in role_bindings(video) if r == role}
         spellings = {entity}
         for known, variants in aliases.items():
             group = {v.lower() for v in (known, *variants)}
@@ -262,7 +266,7 @@ def check_claims(
             *unsupported_numbers(text, window, ignore),
             *counts,
             *names,
-            *misassigned_roles(text, source, aliases),
+            *misassigned_roles(text, passage_text, aliases, source),
         )
 
     def source_of(numbers) -> str:

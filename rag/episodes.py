@@ -9,8 +9,11 @@ frequency over the library's titles), divided by the best transcript's
 score, so 0..1. Only names count (rag.names), so words such as "the", "data"
 or "learning" in titles match nothing; a name of several words counts where
 the title holds at least half of them; a library of one transcript scores
-nothing. A katakana word of the question also counts for the Latin title
-words it sounds like (rag.kana: マコート for McCourt). This module does not search: retrieval adds the score,
+nothing. A katakana word of a full name in the question (a ・ beside it)
+also counts for the Latin title words with its sound key (rag.kana:
+マコート for McCourt), when the index's speech tells names from loanwords:
+only title words that few transcripts say (a guest's name; not "data")
+and that are no stop words. This module does not search: retrieval adds the score,
 weighted, to every chunk of the transcript (rag.retrieve), so it lifts the
 named episode without filtering the others out.
 """
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .kana import kana_key, latin_key
+from .lexical import tokenize
 from .names import name_phrases
 
 MIN_SOUND_KEY = 2  # consonants a sound key needs to match (rag.kana)
@@ -78,11 +82,18 @@ class EpisodeNames:
 
     def names(self, question: str) -> list[list[set[str]]]:
         """The question's names, each a list of its words with their spellings in the titles: a katakana
-        word of a full name (フローラ・タッセ; a lone katakana word is as often a loanword: モデル, データ)
-        with the Latin title words it sounds like."""
+        word of a full name (a ・ beside it: フローラ・タッセ, サム・アルトマン; a lone katakana word is as
+        often a loanword: モデル, データ) with the Latin title words it sounds like."""
         return [
             [
-                {word, *(self.sounds.get(kana_key(word), ()) if "・" in name else ())}
+                {
+                    word,
+                    *(
+                        self.sounds.get(kana_key(word), ())
+                        if re.search(f"・{re.escape(word)}|{re.escape(word)}・", question)
+                        else ()
+                    ),
+                }
                 for word in sorted(name_words(name))
             ]
             for name in name_phrases(question)
@@ -98,14 +109,16 @@ class EpisodeNames:
         return scores / best if best > 0 else np.zeros_like(scores)
 
     def named_words(self, question: str, scores: np.ndarray | None = None) -> set[str]:
-        """The question's name words that count for its best-matching transcripts (empty when none is named;
-        two transcripts tie when the same guest has two episodes). `scores`: its transcript_scores, if known."""
+        """The question's name words that count for its best-matching transcripts, with the title words a
+        katakana one matched there (empty when none is named; two transcripts tie when the same guest has two
+        episodes). `scores`: its transcript_scores, if known."""
         scores = self.transcript_scores(question) if scores is None else scores
         if not len(scores) or scores.max() <= 0:
             return set()
         names = self.names(question)
         found = set().union(*(found_in(names, self.words[best]) for best in np.flatnonzero(scores >= scores.max())))
-        return found | {word for name in names for spellings in name if spellings & found for word in spellings}
+        asked = {word for name in names for spellings in name for word in spellings if re.search(r"[ァ-ヴ]", word)}
+        return found | {word for name in names for spellings in name if spellings & found for word in spellings & asked}
 
     def row_scores(self, question: str, rows: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
         """The match of each given chunk row's transcript with the question's names (`scores`: its
@@ -124,6 +137,8 @@ def episode_names(transcripts: dict, rows: dict, bm25=None) -> EpisodeNames:
     ]
 
     def spoken_in(word: str, row_transcript: np.ndarray) -> int:
+        if tokenize(word) != [word]:  # a stop word ("with", "about") has no postings but is said everywhere
+            return len(ordered)
         docs = bm25.postings.get(word)
         return 0 if docs is None else len(np.unique(row_transcript[docs[0]]))
 

@@ -4,8 +4,10 @@ A Japanese question writes a guest's name in katakana (マイク・マコート)
 library's titles write it in Latin letters (Mike McCourt), and the small chat
 model's translation often garbles it ("Micah Cotter"). Both spellings are
 reduced to a sound key: their consonants, with the distinctions katakana
-cannot write merged (l/r, v/b, f/h, c/k/q, doubled letters, an r that closes
-a syllable: McCourt → マコート); "C" stands for the sound of "ch" and チ.
+cannot write merged (l/r, v/b, f/h, c/k/q, an r that closes a syllable:
+McCourt → マコート), and a consonant repeated with only vowels between
+merged too, on both sides (Tasse and タッセ: "ts"; Bob and ボブ: "b");
+"C" stands for the sound of "ch" and チ.
 マイク and "mike" both give "mk". Vowels are dropped, since katakana adds
 them after every consonant. Words that sound
 alike share a key (マーケット, "market" and マコート all give "mkt"): which
@@ -16,6 +18,7 @@ decide. This module only spells.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 KANA_CONSONANTS = {
     **dict.fromkeys("カキクケコ", "k"),
@@ -35,7 +38,7 @@ KANA_CONSONANTS = {
     **dict.fromkeys("ラリルレロ", "r"),
     "ワ": "w",
 }
-LATIN_SPELLINGS = [  # longest first; what katakana hears for each
+LATIN_SPELLINGS = [  # in this order (sch before ch, ch before c); what katakana hears for each
     ("sch", "s"),
     ("ce", "se"),
     ("ci", "si"),
@@ -67,7 +70,7 @@ def kana_key(word: str) -> str:
 
 def latin_key(word: str) -> str:
     """The consonants of a Latin word as katakana would write them ("mccourt" → "mkt"); "" for other words."""
-    word = word.lower()
+    word = unicodedata.normalize("NFKD", word.lower()).encode("ascii", "ignore").decode()  # Éric → eric
     if not re.fullmatch(r"[a-z]+", word):
         return ""
     word = re.sub(r"(?<=[aeiouy])r(?![aeiouy])", "", word)  # McCourt → マコート, Parker → パーカー

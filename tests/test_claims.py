@@ -240,6 +240,16 @@ def test_a_role_counts_when_the_video_states_it_and_never_from_the_question():
     assert checks[1].missing == ("google ceo",)
 
 
+def test_a_role_the_passage_gives_someone_else_is_not_looked_for_elsewhere_in_the_video():
+    passage, transcripts = talk_ending_with(
+        "Liang Wenfeng is the CEO of DeepSeek. ", "Sam Altman, OpenAI's CEO, said prices will fall.", "AI news"
+    )
+    claims = [("DeepSeek's CEO said prices will fall.", [1]), ("OpenAI's CEO said prices will fall.", [1])]
+    checks = check_claims(claims, [passage], transcripts, SameVector())
+    assert [c.supported for c in checks] == [False, True]
+    assert checks[0].missing == ("deepseek ceo",)
+
+
 def test_names_count_when_the_video_or_the_question_has_them():
     from rag.claims import names_in
 

@@ -78,3 +78,26 @@ def test_a_katakana_name_opening_a_mostly_latin_text_is_a_name():
 
     question = "メリカ・パイヴァンドが協力している研究所は？ Which lab does Melika Payvand work with in France?"
     assert name_phrases(question)[0] == "メリカ・パイヴァンド"
+
+
+def test_stop_words_and_words_said_everywhere_in_real_speech_are_no_names():
+    from rag.episodes import episode_names
+    from rag.lexical import BM25
+
+    class Said:
+        def __init__(self, title):
+            self.title = title
+
+    titles = ["Pandas with Wes McKinney", "Robots with Aditya", "Vision with Cynthia", "About data"]
+    speech = ["Wes McKinney built pandas.", "Data data data.", "Data everywhere.", "More data."]
+    transcripts = {f"t{i}": Said(t) for i, t in enumerate(titles)}
+    rows = {f"t{i}": (i, i + 1) for i in range(4)}
+    episodes = episode_names(transcripts, rows, BM25.build(speech))
+    assert episodes.transcript_scores("ウェス・マッキニーによると？").tolist() == [1.0, 0.0, 0.0, 0.0]  # not "with"
+    assert not episodes.transcript_scores("ボット・アバウトとは？").any()  # "about", "with": stop words
+    assert episodes.named_words("ウェス・マッキニーによると？") == {"ウェス", "マッキニー", "wes", "mckinney"}
+
+
+def test_a_short_given_name_still_makes_a_full_name():
+    episodes = EpisodeNames.build(["Chatbots with Sam Altman", "Vision with Eric Topol"], ROWS[:2], lambda word, _: 1)
+    assert episodes.transcript_scores("サム・アルトマンは何と言いましたか？").tolist() == [1.0, 0.0]  # サム: 2 kana

@@ -18,6 +18,7 @@ from rag.kana import kana_key, latin_key
         ("スピーゲルハルター", "Spiegelhalter"),
         ("ローレンス", "Laurence"),  # a soft c
         ("ワトソン", "Watson"),
+        ("エリック", "Éric"),  # accents dropped
     ],
 )
 def test_a_katakana_name_has_the_sound_key_of_its_latin_spelling(kana, latin):
