@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kana import kana_key, latin_key
+from .kana import kana_key, latin_keys
 from .lexical import tokenize
 from .names import name_phrases
 
@@ -75,9 +75,10 @@ class EpisodeNames:
         sounds: dict[str, set[str]] = {}
         rarely_said = max(2, SAID_SHARE * len(words))
         for word in counts:
-            key = latin_key(word)
-            if len(key) >= MIN_SOUND_KEY and spoken_in is not None and spoken_in(word, row_transcript) <= rarely_said:
-                sounds.setdefault(key, set()).add(word)
+            keys = {key for key in latin_keys(word) if len(key) >= MIN_SOUND_KEY}
+            if keys and spoken_in is not None and spoken_in(word, row_transcript) <= rarely_said:
+                for key in keys:
+                    sounds.setdefault(key, set()).add(word)
         return cls(words, rarity, row_transcript, sounds)
 
     def names(self, question: str) -> list[list[set[str]]]:
