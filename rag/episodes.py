@@ -118,8 +118,8 @@ class EpisodeNames:
             return set()
         names = self.names(question)
         found = set().union(*(found_in(names, self.words[best]) for best in np.flatnonzero(scores >= scores.max())))
-        asked = {word for name in names for spellings in name for word in spellings if re.search(r"[ァ-ヴ]", word)}
-        return found | {word for name in names for spellings in name if spellings & found for word in spellings & asked}
+        matched = {word for name in names for spellings in name if spellings & found for word in spellings}
+        return found | {word for word in matched if re.match(r"[ァ-ヴー]", word)}  # the question's own katakana
 
     def row_scores(self, question: str, rows: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
         """The match of each given chunk row's transcript with the question's names (`scores`: its
