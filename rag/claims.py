@@ -17,7 +17,11 @@ marked unsupported. Sentences that only talk about the passages ("This is
 mentioned in passage [1].") or only say the question again are not claims
 and are dropped. A name written in Latin letters is checked in a Japanese or
 French claim about English speech too; a katakana name is not (it is a
-transliteration). No model generates anything here; the e5 embedder only
+transliteration). A claim's names must be in the cited video (its title or
+text) or in the question; the question counts only when the video says one of
+its names, in some spelling (rag.kana's sound keys: speech recognition writes
+Streem as Stream): a claim citing another episode than the one the question
+is about does not borrow the question's names. No model generates anything here; the e5 embedder only
 measures similarity.
 """
 
@@ -32,8 +36,9 @@ import numpy as np
 from .context import Passage
 from .counts import uncounted
 from .ingest import Sentence
+from .kana import kana_key, latin_keys
 from .lang import detect_language, latin_share
-from .names import names_in
+from .names import name_phrases, names_in
 from .numbers import extract_numbers, spoken_numbers, unsupported_numbers
 from .polarity import only_yes_or_no
 
@@ -156,19 +161,59 @@ def adds_nothing(claim: str, question: str) -> bool:
     return bool(question) and bool(letters) and letters <= _bigrams(re.sub(r"[^\w]", "", question))
 
 
-def missing_names(claim: str, evidence: str, aliases: dict[str, list[str]]) -> list[str]:
-    """The claim's names absent from the evidence, counting glossary spellings as the same name."""
-    lowered = re.sub(r"[\s\-_]+", " ", evidence.lower())
-    missing = []
-    for name in names_in(claim):
-        spellings = {name}
-        for known, variants in aliases.items():
-            group = {known, *variants}
-            if any(name.lower() == g.lower() for g in group):
-                spellings |= group
-        if not any(re.sub(r"[\s\-_]+", " ", s.lower()) in lowered for s in spellings):
-            missing.append(name)
-    return missing
+def _flat(text: str) -> str:
+    return re.sub(r"[\s\-_]+", " ", text.lower())
+
+
+def _written(name: str, flat_text: str, aliases: dict[str, list[str]]) -> bool:
+    """The name, or a glossary spelling of it, is in the text (as _flat gives it)."""
+    spellings = {name}
+    for known, variants in aliases.items():
+        group = {known, *variants}
+        if any(name.lower() == g.lower() for g in group):
+            spellings |= group
+    return any(_flat(spelling) in flat_text for spelling in spellings)
+
+
+def missing_names(claim: str, evidence: str, aliases: dict[str, list[str]], also: tuple[str, ...] = ()) -> list[str]:
+    """The claim's names absent from the evidence, counting glossary spellings as the same name; `also`: more
+    names to look for when the claim writes them (the question's, which may open the claim's sentence)."""
+    names = names_in(claim)
+    names += [name for name in also if name not in names and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", claim)]
+    flat_evidence = _flat(evidence)
+    return [name for name in names if not _written(name, flat_evidence, aliases)]
+
+
+MIN_HEARD_KEY = 3  # consonants a sound key needs before a misheard spelling counts (Streem / Stream)
+
+
+@functools.lru_cache(maxsize=32)  # a whole video's text is asked again for every claim
+def _heard(video: str) -> tuple[str, frozenset[str]]:
+    """The video's text as _flat gives it, and the sound keys (rag.kana) of its capitalized and katakana words
+    (of every word, common words would sound like names: Raschka like "risk")."""
+    words = {word.lower() for word in re.findall(r"[A-ZÀ-Þ][A-Za-zÀ-ÿ]+|[ァ-ヴー]+", video)}
+    keys = {key for word in words for key in latin_keys(word) | {kana_key(word)} if len(key) >= MIN_HEARD_KEY}
+    return _flat(video), frozenset(keys)
+
+
+def said_in_video(name: str, video: str, aliases: dict[str, list[str]]) -> bool:
+    """The video says this name in some spelling: as written or a glossary spelling, or, for a name long
+    enough to tell (MIN_HEARD_KEY), a word that sounds the same (speech recognition writes Streem as Stream)."""
+    flat_video, keys = _heard(video)
+    return _written(name, flat_video, aliases) or bool(({kana_key(name)} | latin_keys(name)) & keys)
+
+
+def names_video(question: str, video: str, aliases: dict[str, list[str]]) -> bool:
+    """The video says one of the question's names, in some spelling (a word of a name phrase: "Melika" of
+    "Melika Payvand"). Only then may a claim use the question's names without the video writing them; a
+    question none of whose names the video says is about another video, or about something this one never
+    mentions."""
+    return any(
+        said_in_video(word, video, aliases)
+        for phrase in name_phrases(question)
+        for word in re.split(r"[ \-・]", phrase)
+        if word
+    )
 
 
 def _bigrams(text: str) -> set[str]:
@@ -247,6 +292,7 @@ def check_claims(
     ignore = set(extract_numbers(question))  # numbers the question itself states need no support
     asked = ignore | set(spoken_numbers(question))  # and the counts it asks about ("which two properties")
     aliases = aliases or {}
+    asked_names = tuple(names_in(question))
 
     def lacking(text: str, window: str, passage_text: str, source: str) -> tuple:
         """Numbers must be near the matching sentence; names somewhere in the same video (its title and text) or
@@ -256,10 +302,11 @@ def check_claims(
         in each passage of a talk."""
         language, passage_language = detect_language(text), detect_language(passage_text)
         counts = uncounted(text, window, asked) if language == "en" == passage_language else []
+        evidence = f"{question}\n{source}" if names_video(question, source, aliases) else source
         if language == passage_language:
-            names = missing_names(text, f"{question}\n{source}", aliases)
+            names = missing_names(text, evidence, aliases, asked_names)
         elif latin_share(passage_text) > 0.5:
-            names = [n for n in missing_names(text, f"{question}\n{source}", aliases) if LATIN_LETTER.search(n)]
+            names = [n for n in missing_names(text, evidence, aliases, asked_names) if LATIN_LETTER.search(n)]
         else:
             names = []
         return (

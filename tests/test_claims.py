@@ -237,7 +237,7 @@ def test_a_role_counts_when_the_video_states_it_and_never_from_the_question():
     ]
     checks = check_claims(claims, [passage], transcripts, SameVector(), question=question)
     assert [c.supported for c in checks] == [True, False]
-    assert checks[1].missing == ("google ceo",)
+    assert checks[1].missing == ("Google", "google ceo")  # the video names neither Google nor its CEO
 
 
 def test_a_role_the_passage_gives_someone_else_is_not_looked_for_elsewhere_in_the_video():
@@ -267,6 +267,32 @@ def test_names_count_when_the_video_or_the_question_has_them():
     assert [c.supported for c in checks] == [True, True, False]
     assert checks[2].missing == ("Conway",)  # "Drew" is in the question
     assert names_in("Yes. PostEra and OpenAI, not Based.") == ["PostEra", "OpenAI", "Based"]
+
+
+def test_the_question_vouches_for_its_names_only_in_a_video_that_says_one_of_them():
+    from rag.claims import names_video
+
+    passage, transcripts = talk_ending_with(
+        "My guest today is Flora Tasse, head of AI research at Stream. ",
+        "It lasted two years and a half before the acquisition.",
+        "Computer vision for remote AR",
+    )
+    video = f"{transcripts['t'].title}\n{transcripts['t'].text}"
+    streem = "How long did Flora Tasse's startup last before Streem bought it?"
+    assert names_video(streem, video, {})
+    assert names_video("Does Streem sell it?", "Flora works at Stream.", {})  # misheard, by its sound
+    assert not names_video("Did Tasse's startup last long?", "Flora Tase works here.", {})  # too short to tell
+    assert not names_video("How long did Alpha Lee's startup last?", video, {})
+    assert not names_video("Did Raschka finish the book?", "There is a risk in it.", {})  # "risk" is no name
+
+    def check(claim, question):
+        return check_claims([(claim, [1])], [passage], transcripts, SameVector(), question=question)[0]
+
+    assert check("Streem bought Flora Tasse's startup after two years and a half.", streem).supported
+    wrong_video = check("Alpha Lee's startup lasted two years and a half.", "How long did Alpha Lee's startup last?")
+    assert not wrong_video.supported and set(wrong_video.missing) == {"Alpha", "Lee"}
+    apple = check("Apple bought it after two years and a half.", "What did Apple buy?")  # opens the sentence
+    assert not apple.supported and apple.missing == ("Apple",)
 
 
 def test_sentences_about_where_something_is_said_are_not_claims():
