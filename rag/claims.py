@@ -21,7 +21,9 @@ transliteration). A claim's names must be in the cited video (its title or
 text) or in the question; the question counts only when the video says one of
 its names, in some spelling (rag.kana's sound keys: speech recognition writes
 Streem as Stream): a claim citing another episode than the one the question
-is about does not borrow the question's names. No model generates anything here; the e5 embedder only
+is about does not borrow the question's names. A name of several Latin
+words must be there as written, not only word by word (a small model makes
+up official titles from real words). No model generates anything here; the e5 embedder only
 measures similarity.
 """
 
@@ -177,11 +179,19 @@ def _written(name: str, flat_text: str, aliases: dict[str, list[str]]) -> bool:
 
 def missing_names(claim: str, evidence: str, aliases: dict[str, list[str]], also: tuple[str, ...] = ()) -> list[str]:
     """The claim's names absent from the evidence, counting glossary spellings as the same name; `also`: more
-    names to look for when the claim writes them (the question's, which may open the claim's sentence)."""
+    names to look for when the claim writes them (the question's, which may open the claim's sentence). A name
+    of several Latin words must be there as written, not only word by word: a small model makes up official
+    titles from real words ("Scripps Research Translational Institute COVID-19 Cluster Detection Study")."""
     names = names_in(claim)
     names += [name for name in also if name not in names and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", claim)]
     flat_evidence = _flat(evidence)
-    return [name for name in names if not _written(name, flat_evidence, aliases)]
+    missing = [name for name in names if not _written(name, flat_evidence, aliases)]
+    for phrase in name_phrases(claim):
+        words = re.split(r"[ \-・]", phrase)
+        latin = all(re.fullmatch(r"[A-Za-z0-9.]+", word) for word in words)
+        if len(words) > 1 and latin and not set(words) & set(missing) and not _written(phrase, flat_evidence, aliases):
+            missing.append(phrase)
+    return missing
 
 
 MIN_HEARD_KEY = 3  # consonants a sound key needs before a misheard spelling counts (Streem / Stream)

@@ -295,6 +295,17 @@ def test_the_question_vouches_for_its_names_only_in_a_video_that_says_one_of_the
     assert not apple.supported and apple.missing == ("Apple",)
 
 
+def test_a_name_of_several_words_must_be_written_so_not_only_word_by_word():
+    from rag.claims import missing_names
+
+    video = "The Scripps Research Translational Institute runs a smartwatch study. It looks for COVID-19 clusters."
+    invented = "The study is called the Scripps Research Translational Institute Smartwatch Study."
+    assert missing_names(invented, video, {}) == ["Scripps Research Translational Institute Smartwatch Study"]
+    assert missing_names("The Scripps Research Translational Institute runs it.", video, {}) == []
+    assert missing_names("Scripps runs a study on COVID-19.", video, {}) == []
+    assert missing_names("The Scripps Stanford Institute runs it.", video, {}) == ["Stanford"]  # reported once
+
+
 def test_sentences_about_where_something_is_said_are_not_claims():
     from rag.claims import is_meta
 
