@@ -23,8 +23,8 @@ its names, in some spelling (rag.kana's sound keys: speech recognition writes
 Streem as Stream): a claim citing another episode than the one the question
 is about does not borrow the question's names. A name of several Latin
 words must be there as written, not only word by word (a small model makes
-up official titles from real words). No model generates anything here; the e5 embedder only
-measures similarity.
+up official titles from real words). No model generates anything here; the
+e5 embedder only measures similarity.
 """
 
 from __future__ import annotations
@@ -305,11 +305,11 @@ def check_claims(
     asked_names = tuple(names_in(question))
 
     def lacking(text: str, window: str, passage_text: str, source: str) -> tuple:
-        """Numbers must be near the matching sentence; names somewhere in the same video (its title and text) or
-        in the question, when the name is written in the passage's script: any name when claim and passage
-        share a language, only Latin-script names in a Japanese or French claim about Latin-script speech
-        (across scripts names get transliterated: Stargate / スターゲート). A speaker's name is rarely repeated
-        in each passage of a talk."""
+        """Numbers must be near the matching sentence; names somewhere in the same video (its title and text), or
+        in the question when the video says one of its names (names_video). Names count when written in the
+        passage's script: any name when claim and passage share a language, only Latin-script names in a
+        Japanese or French claim about Latin-script speech (across scripts names get transliterated: Stargate /
+        スターゲート). A speaker's name is rarely repeated in each passage of a talk."""
         language, passage_language = detect_language(text), detect_language(passage_text)
         counts = uncounted(text, window, asked) if language == "en" == passage_language else []
         evidence = f"{question}\n{source}" if names_video(question, source, aliases) else source
