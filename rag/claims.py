@@ -19,11 +19,11 @@ and are dropped. A name written in Latin letters is checked in a Japanese or
 French claim about English speech too; a katakana name is not (it is a
 transliteration). A claim's names must be in the cited video (its title or
 text) or in the question; the question counts only when the video says one of
-its names, in some spelling (rag.kana's sound keys: speech recognition writes
-Streem as Stream): a claim citing another episode than the one the question
-is about does not borrow the question's names. A name of several Latin
-words must be there as written, not only word by word (a small model makes
-up official titles from real words). No model generates anything here; the
+its names as a word of its own, in some spelling (rag.kana's sound keys:
+speech recognition writes Streem as Stream): a claim citing another episode
+than the one the question is about does not borrow the question's names. A
+name of three Latin words or more must be there as written, not only word by
+word (a small model makes up official titles from real words). No model generates anything here; the
 e5 embedder only measures similarity.
 """
 
@@ -40,7 +40,7 @@ from .counts import uncounted
 from .ingest import Sentence
 from .kana import kana_key, latin_keys
 from .lang import detect_language, latin_share
-from .names import name_phrases, names_in
+from .names import NAME, name_phrases, names_in
 from .numbers import extract_numbers, spoken_numbers, unsupported_numbers
 from .polarity import only_yes_or_no
 
@@ -167,53 +167,95 @@ def _flat(text: str) -> str:
     return re.sub(r"[\s\-_]+", " ", text.lower())
 
 
-def _written(name: str, flat_text: str, aliases: dict[str, list[str]]) -> bool:
-    """The name, or a glossary spelling of it, is in the text (as _flat gives it)."""
+def _spellings(name: str, aliases: dict[str, list[str]]) -> set[str]:
+    """The name and its glossary spellings."""
     spellings = {name}
     for known, variants in aliases.items():
         group = {known, *variants}
         if any(name.lower() == g.lower() for g in group):
             spellings |= group
-    return any(_flat(spelling) in flat_text for spelling in spellings)
+    return spellings
+
+
+def _written(name: str, flat_text: str, aliases: dict[str, list[str]]) -> bool:
+    """The name, or a glossary spelling of it, is in the text (as _flat gives it)."""
+    return any(_flat(spelling) in flat_text for spelling in _spellings(name, aliases))
+
+
+PHRASE_WORDS = 3  # a name of this many Latin words or more must be written as one: "Meta Llama" may be composed
 
 
 def missing_names(claim: str, evidence: str, aliases: dict[str, list[str]], also: tuple[str, ...] = ()) -> list[str]:
     """The claim's names absent from the evidence, counting glossary spellings as the same name; `also`: more
     names to look for when the claim writes them (the question's, which may open the claim's sentence). A name
-    of several Latin words must be there as written, not only word by word: a small model makes up official
-    titles from real words ("Scripps Research Translational Institute COVID-19 Cluster Detection Study")."""
+    of PHRASE_WORDS Latin words or more must be there as written, not only word by word: a small model makes up
+    official titles from real words ("Scripps Research Translational Institute COVID-19 Cluster Detection Study")."""
     names = names_in(claim)
     names += [name for name in also if name not in names and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", claim)]
     flat_evidence = _flat(evidence)
     missing = [name for name in names if not _written(name, flat_evidence, aliases)]
     for phrase in name_phrases(claim):
-        words = re.split(r"[ \-・]", phrase)
-        latin = all(re.fullmatch(r"[A-Za-z0-9.]+", word) for word in words)
-        if len(words) > 1 and latin and not set(words) & set(missing) and not _written(phrase, flat_evidence, aliases):
-            missing.append(phrase)
+        words = NAME.findall(phrase)
+        latin = all(re.fullmatch(r"[A-Za-z0-9.\-]+", word) for word in words)
+        if len(words) >= PHRASE_WORDS and latin and not set(words) & set(missing):
+            if not _written(phrase, flat_evidence, aliases):
+                missing.append(phrase)
     return missing
 
 
-MIN_HEARD_KEY = 3  # consonants a sound key needs before a misheard spelling counts (Streem / Stream)
+MIN_HEARD_KEY = 3  # characters a sound key (rag.kana) needs before a misheard spelling counts (Streem / Stream)
+MIN_SAID_LETTERS = 3  # a shorter piece of a name (the "Li" of Fei-Fei Li, the "19" of COVID-19) tells no video apart
+LATIN_WORD = "a-z0-9à-öø-ÿ"
+KATAKANA_WORD = "ァ-ヴー"
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a video says, for telling whether it says a name."""
+
+    text: str  # lower-case, runs of spaces, hyphens and underscores as one space
+    joined: frozenset[str]  # each two neighbouring words written as one ("open ai" → "openai")
+    keys: frozenset[str]  # sound keys of the words it capitalizes inside a sentence, and of its katakana words
+
+
+def _opens_sentence(text: str, position: int) -> bool:
+    before = text[max(0, position - 4) : position].rstrip(" \"“'«")
+    return not before or before[-1] in ".!?。！？\n"
 
 
 @functools.lru_cache(maxsize=32)  # a whole video's text is asked again for every claim
-def _heard(video: str) -> tuple[str, frozenset[str]]:
-    """The video's text as _flat gives it, and the sound keys (rag.kana) of its capitalized and katakana words
-    (of every word, common words would sound like names: Raschka like "risk")."""
-    words = {word.lower() for word in re.findall(r"[A-ZÀ-Þ][A-Za-zÀ-ÿ]+|[ァ-ヴー]+", video)}
-    keys = {key for word in words for key in latin_keys(word) | {kana_key(word)} if len(key) >= MIN_HEARD_KEY}
-    return _flat(video), frozenset(keys)
+def heard_in(video: str) -> Heard:
+    """The video's Heard. Only capitalized words give sound keys, and not those opening a sentence: common
+    words would sound like names (Raschka like "risk")."""
+    words = re.findall(rf"[{LATIN_WORD}]+|[{KATAKANA_WORD}]+", video.lower())
+    named = [
+        match.group().lower()
+        for match in re.finditer(rf"[A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ÿ]+|[{KATAKANA_WORD}]+", video)
+        if match.group()[0] in KATAKANA_WORD or not _opens_sentence(video, match.start())
+    ]
+    keys = {key for word in set(named) for key in latin_keys(word) | {kana_key(word)} if len(key) >= MIN_HEARD_KEY}
+    return Heard(_flat(video), frozenset(a + b for a, b in zip(words, words[1:])), frozenset(keys))
 
 
 def said_in_video(name: str, video: str, aliases: dict[str, list[str]]) -> bool:
-    """The video says this name in some spelling: as written or a glossary spelling, or, for a name long
-    enough to tell (MIN_HEARD_KEY), a word that sounds the same (speech recognition writes Streem as Stream)."""
-    flat_video, keys = _heard(video)
-    return _written(name, flat_video, aliases) or bool(({kana_key(name)} | latin_keys(name)) & keys)
+    """The video says this name as a word of its own (not "alpha" in "alphabet"), in some spelling: as written,
+    a glossary spelling, split in two ("open AI" for OpenAI), or, for a name long enough to tell (MIN_HEARD_KEY),
+    a capitalized or katakana word that sounds the same (speech recognition writes Streem as Stream)."""
+    heard = heard_in(video)
+    for spelling in _spellings(name, aliases):
+        flat = _flat(spelling)
+        if len(re.findall(rf"[a-zà-öø-ÿ{KATAKANA_WORD}]", flat)) < MIN_SAID_LETTERS:
+            continue
+        edge = KATAKANA_WORD if re.match(rf"[{KATAKANA_WORD}]", flat) else LATIN_WORD
+        if (
+            re.search(rf"(?<![{edge}]){re.escape(flat)}(?![{edge}])", heard.text)
+            or flat.replace(" ", "") in heard.joined
+        ):
+            return True
+    return bool(({kana_key(name)} | latin_keys(name)) & heard.keys)
 
 
-def names_video(question: str, video: str, aliases: dict[str, list[str]]) -> bool:
+def video_says_a_name_of(question: str, video: str, aliases: dict[str, list[str]]) -> bool:
     """The video says one of the question's names, in some spelling (a word of a name phrase: "Melika" of
     "Melika Payvand"). Only then may a claim use the question's names without the video writing them; a
     question none of whose names the video says is about another video, or about something this one never
@@ -303,16 +345,19 @@ def check_claims(
     asked = ignore | set(spoken_numbers(question))  # and the counts it asks about ("which two properties")
     aliases = aliases or {}
     asked_names = tuple(names_in(question))
+    vouched: dict[str, bool] = {}  # per cited video: may the question's names count (video_says_a_name_of)
 
     def lacking(text: str, window: str, passage_text: str, source: str) -> tuple:
         """Numbers must be near the matching sentence; names somewhere in the same video (its title and text), or
-        in the question when the video says one of its names (names_video). Names count when written in the
+        in the question when the video says one of its names (video_says_a_name_of). Names count when written in the
         passage's script: any name when claim and passage share a language, only Latin-script names in a
         Japanese or French claim about Latin-script speech (across scripts names get transliterated: Stargate /
         スターゲート). A speaker's name is rarely repeated in each passage of a talk."""
         language, passage_language = detect_language(text), detect_language(passage_text)
         counts = uncounted(text, window, asked) if language == "en" == passage_language else []
-        evidence = f"{question}\n{source}" if names_video(question, source, aliases) else source
+        if source not in vouched:
+            vouched[source] = video_says_a_name_of(question, source, aliases)
+        evidence = f"{question}\n{source}" if vouched[source] else source
         if language == passage_language:
             names = missing_names(text, evidence, aliases, asked_names)
         elif latin_share(passage_text) > 0.5:

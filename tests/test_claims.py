@@ -230,14 +230,14 @@ def test_a_role_counts_when_the_video_states_it_and_never_from_the_question():
         "We have a partner company called Higher View.",
         "Emotion AI",
     )
-    question = "Affectiva の CEO が紹介した採用分野のパートナー企業の名前は? Who is Google's CEO?"
+    question = "感情AI企業 Affectiva の CEO が紹介した採用分野のパートナー企業の名前は? Who is Google's CEO?"
     claims = [
         ("Affectiva の CEO が紹介したパートナー企業の名前は Higher View です。", [1]),  # the intro states the role
         ("Google's CEO named a partner company called Higher View.", [1]),  # stated by the question alone
     ]
     checks = check_claims(claims, [passage], transcripts, SameVector(), question=question)
     assert [c.supported for c in checks] == [True, False]
-    assert checks[1].missing == ("Google", "google ceo")  # the video names neither Google nor its CEO
+    assert checks[1].missing == ("google ceo",)
 
 
 def test_a_role_the_passage_gives_someone_else_is_not_looked_for_elsewhere_in_the_video():
@@ -270,25 +270,27 @@ def test_names_count_when_the_video_or_the_question_has_them():
 
 
 def test_the_question_vouches_for_its_names_only_in_a_video_that_says_one_of_them():
-    from rag.claims import names_video
+    from rag.claims import video_says_a_name_of
 
     passage, transcripts = talk_ending_with(
-        "My guest today is Flora Tasse, head of AI research at Stream. ",
+        "My guest today leads computer vision at Stream. ",
         "It lasted two years and a half before the acquisition.",
         "Computer vision for remote AR",
     )
     video = f"{transcripts['t'].title}\n{transcripts['t'].text}"
-    streem = "How long did Flora Tasse's startup last before Streem bought it?"
-    assert names_video(streem, video, {})
-    assert names_video("Does Streem sell it?", "Flora works at Stream.", {})  # misheard, by its sound
-    assert not names_video("Did Tasse's startup last long?", "Flora Tase works here.", {})  # too short to tell
-    assert not names_video("How long did Alpha Lee's startup last?", video, {})
-    assert not names_video("Did Raschka finish the book?", "There is a risk in it.", {})  # "risk" is no name
+    streem = "How long did the startup last before Streem bought it?"
+    assert video_says_a_name_of(streem, video, {})  # misheard "Stream", found by its sound
+    assert video_says_a_name_of("Did OpenAI buy it?", "Then open AI bought it.", {})  # written in two
+    assert not video_says_a_name_of("How long did Alpha Lee's startup last?", video, {})
+    assert not video_says_a_name_of("Did Alpha Lee sleep?", "We sleep on the alphabet.", {})  # whole words only
+    assert not video_says_a_name_of("Did Tasse's startup last long?", "Flora Tase works here.", {})  # too short
+    assert not video_says_a_name_of("Did Raschka finish the book?", "Risk is high. There is a risk.", {})
+    assert not video_says_a_name_of("Is COVID-19 over?", "I was 19 then.", {})  # a number is no name
 
     def check(claim, question):
         return check_claims([(claim, [1])], [passage], transcripts, SameVector(), question=question)[0]
 
-    assert check("Streem bought Flora Tasse's startup after two years and a half.", streem).supported
+    assert check("Streem bought the startup after two years and a half.", streem).supported
     wrong_video = check("Alpha Lee's startup lasted two years and a half.", "How long did Alpha Lee's startup last?")
     assert not wrong_video.supported and set(wrong_video.missing) == {"Alpha", "Lee"}
     apple = check("Apple bought it after two years and a half.", "What did Apple buy?")  # opens the sentence
@@ -304,6 +306,8 @@ def test_a_name_of_several_words_must_be_written_so_not_only_word_by_word():
     assert missing_names("The Scripps Research Translational Institute runs it.", video, {}) == []
     assert missing_names("Scripps runs a study on COVID-19.", video, {}) == []
     assert missing_names("The Scripps Stanford Institute runs it.", video, {}) == ["Stanford"]  # reported once
+    assert missing_names("Then COVID-19 hit the Scripps Research institute.", video, {}) == []  # two words
+    assert missing_names("Google DeepMind helped.", "Google bought DeepMind.", {}) == []  # two names composed
 
 
 def test_sentences_about_where_something_is_said_are_not_claims():
