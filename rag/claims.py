@@ -322,7 +322,8 @@ def check_claims(
     A claim is supported by the passages it cites when one of them is close
     to it, every number it states is in the neighbourhood (the best sentence
     and the ones beside it) of the cited passages, and, when claim and passage
-    share a language, every name it uses is in the passage. Otherwise the best
+    share a language, every name it uses is in the passage's video or, when that
+    video says one of the question's names, in the question. Otherwise the best
     single other passage that supports it that way takes the citation.
     """
     claims = inherit_citations(
