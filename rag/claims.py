@@ -38,8 +38,8 @@ import numpy as np
 from .context import Passage
 from .counts import uncounted
 from .ingest import Sentence
-from .kana import kana_key, latin_keys
-from .lang import detect_language, latin_share
+from .kana import sound_keys
+from .lang import KATAKANA_WORD, LATIN_WORD, as_word, detect_language, latin_share
 from .names import NAME, name_phrases, names_in
 from .numbers import extract_numbers, spoken_numbers, unsupported_numbers
 from .polarity import only_yes_or_no
@@ -205,8 +205,6 @@ def missing_names(claim: str, evidence: str, aliases: dict[str, list[str]], also
 
 MIN_HEARD_KEY = 3  # characters a sound key (rag.kana) needs before a misheard spelling counts (Streem / Stream)
 MIN_SAID_LETTERS = 3  # a shorter piece of a name (the "Li" of Fei-Fei Li, the "19" of COVID-19) tells no video apart
-LATIN_WORD = "a-z0-9à-öø-ÿ"
-KATAKANA_WORD = "ァ-ヴー"
 
 
 @dataclass(frozen=True)
@@ -233,7 +231,7 @@ def heard_in(video: str) -> Heard:
         for match in re.finditer(rf"[A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ÿ]+|[{KATAKANA_WORD}]+", video)
         if match.group()[0] in KATAKANA_WORD or not _opens_sentence(video, match.start())
     ]
-    keys = {key for word in set(named) for key in latin_keys(word) | {kana_key(word)} if len(key) >= MIN_HEARD_KEY}
+    keys = {key for word in set(named) for key in sound_keys(word) if len(key) >= MIN_HEARD_KEY}
     return Heard(_flat(video), frozenset(a + b for a, b in zip(words, words[1:])), frozenset(keys))
 
 
@@ -246,13 +244,9 @@ def said_in_video(name: str, video: str, aliases: dict[str, list[str]]) -> bool:
         flat = _flat(spelling)
         if len(re.findall(rf"[a-zà-öø-ÿ{KATAKANA_WORD}]", flat)) < MIN_SAID_LETTERS:
             continue
-        edge = KATAKANA_WORD if re.match(rf"[{KATAKANA_WORD}]", flat) else LATIN_WORD
-        if (
-            re.search(rf"(?<![{edge}]){re.escape(flat)}(?![{edge}])", heard.text)
-            or flat.replace(" ", "") in heard.joined
-        ):
+        if re.search(as_word(flat), heard.text) or flat.replace(" ", "") in heard.joined:
             return True
-    return bool(({kana_key(name)} | latin_keys(name)) & heard.keys)
+    return bool(sound_keys(name) & heard.keys)
 
 
 def video_says_a_name_of(question: str, video: str, aliases: dict[str, list[str]]) -> bool:

@@ -94,3 +94,8 @@ def latin_keys(word: str) -> set[str]:
 
 def _collapse(key: str) -> str:
     return re.sub(r"(.)\1+", r"\1", key)
+
+
+def sound_keys(word: str) -> set[str]:
+    """Every key of a word, katakana or Latin (empty for any other)."""
+    return (latin_keys(word) | {kana_key(word)}) - {""}

@@ -1,4 +1,5 @@
-"""Guess a question's language (ja, en or fr) and hold the few sentences we say in each.
+"""Guess a question's language (ja, en or fr), hold the few sentences we say in each, and tell words apart
+by script.
 
 A heuristic over scripts and common French words: enough for the three
 languages the assistant supports, not a general language identifier.
@@ -62,6 +63,17 @@ READING_FURTHER = {  # shown when an answer was not supported and the next passa
     "en": "(Not supported by these passages; reading the next ones.)",
     "fr": "(Non étayé par ces passages ; lecture des suivants.)",
 }
+
+
+LATIN_WORD = "a-z0-9à-öø-ÿ"  # the letters (lower-case) and digits of a Latin-script word
+KATAKANA_WORD = "ァ-ヴー"
+
+
+def as_word(word: str) -> str:
+    """A regex matching the word where it stands as a word of its script: katakana "タッセ" in "タッセさん", not
+    Latin "alpha" in "alphabet" (for lower-case text, or with re.IGNORECASE)."""
+    letters = KATAKANA_WORD if re.match(rf"[{KATAKANA_WORD}]", word) else LATIN_WORD
+    return rf"(?<![{letters}]){re.escape(word)}(?![{letters}])"
 
 
 def latin_share(text: str) -> float:

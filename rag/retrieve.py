@@ -31,7 +31,7 @@ import numpy as np
 
 from .glossary import mentions
 from .ingest import Chunk
-from .lang import latin_share
+from .lang import as_word, latin_share
 
 RERANK_DEPTH = 20  # hits that compete by their best sentence; chosen with SENTENCE_WEIGHT on the tune half
 SENTENCE_WEIGHT = 1.0
@@ -86,8 +86,7 @@ def without_words(text: str, words: set[str]) -> str:
     """The text with these words (rag.episodes name words: lower-case Latin or katakana) taken out, in any
     case, where they stand as words of their script: "Tasse" goes from "Flora Tasseさん", not from "Tassel"."""
     for word in sorted(words):
-        letters = "ァ-ヴー" if re.match(r"[ァ-ヴー]", word) else "a-zà-ÿ0-9"
-        text = re.sub(rf"(?<![{letters}]){re.escape(word)}(?![{letters}])", " ", text, flags=re.IGNORECASE)
+        text = re.sub(as_word(word), " ", text, flags=re.IGNORECASE)
     return re.sub(r"\s+", " ", text).strip() if words else text
 
 
