@@ -61,6 +61,7 @@ def choose_weight(rows: list[dict], half) -> None:
 
 def main() -> int:
     from rag.answer import SYSTEM_PROMPT
+    from rag.embed import load_embedder
     from rag.generate import load_generator
     from rag.judge import SUPPORTED_FROM, Verdict, agreement, judge_claim
     from rag.settings import Settings
@@ -69,7 +70,9 @@ def main() -> int:
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--labels", default=str(ROOT / "tests" / "data" / "judge_labels.jsonl"))
     parser.add_argument(
-        "--reuse", action="store_true", help="score the verdicts in bench/judge_agreement.jsonl again (no model)"
+        "--reuse",
+        action="store_true",
+        help="score the verdicts in bench/judge_agreement.jsonl again (no model; keeps the measured time)",
     )
     parser.add_argument(
         "--choose", action="store_true", help="also print the best threshold on the tune half for each gain weight"
@@ -78,17 +81,20 @@ def main() -> int:
 
     labels = [json.loads(line) for line in Path(args.labels).read_text(encoding="utf-8").splitlines()]
     rows, seconds = [], 0.0
+    report_path = ROOT / "rag" / "data" / "judge_agreement.json"
+    earlier_seconds = json.loads(report_path.read_text())["seconds_per_claim"] if report_path.exists() else None
     if args.reuse:
         earlier = [json.loads(line) for line in (ROOT / "bench" / "judge_agreement.jsonl").read_text().splitlines()]
         for label, verdict in zip(labels, earlier, strict=True):
             again = Verdict(label["claim"], verdict["p_yes"], verdict["gain"])
             rows.append({**label, "p_yes": again.p_yes, "gain": again.gain, "judge": again.supported})
     else:
-        generator = load_generator(Settings.load(model=args.model), SYSTEM_PROMPT)
+        settings = Settings.load(model=args.model)
+        generator, embedder = load_generator(settings, SYSTEM_PROMPT), load_embedder(settings)
         cache: dict = {}
         started = time.perf_counter()
         for label in labels:
-            verdict = judge_claim(generator, label["claim"], passage_text(label, cache), label["question"])
+            verdict = judge_claim(generator, label["claim"], passage_text(label, cache), label["question"], embedder)
             rows.append(
                 {**label, "p_yes": round(verdict.p_yes, 4), "gain": round(verdict.gain, 4), "judge": verdict.supported}
             )
@@ -109,7 +115,7 @@ def main() -> int:
         "model": args.model,
         "labels": len(rows),
         "supported_from": SUPPORTED_FROM,
-        "seconds_per_claim": round(seconds / len(rows), 2) if seconds else None,
+        "seconds_per_claim": round(seconds / len(rows), 2) if seconds else earlier_seconds,
         "judge": {
             "all": scores(rows, "judge"),
             "tune": scores([r for r in rows if half(r) == "tune"], "judge"),
@@ -124,7 +130,7 @@ def main() -> int:
         },
         "measured": time.strftime("%Y-%m-%d"),
     }
-    (ROOT / "rag" / "data" / "judge_agreement.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    report_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
     if not args.reuse:
         (ROOT / "bench" / "judge_agreement.jsonl").write_text(
             "".join(

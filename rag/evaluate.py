@@ -424,7 +424,7 @@ def run_eval(
         answer = ask(item["question"], index, embedder, generator, run_with, steps=steps or STEPS)
         record = answer.to_json()
         if judge and not answer.refused:
-            record["judged"] = judge_answer(generator, record)
+            record["judged"] = judge_answer(generator, record, embedder)
         results.append(score(item, record, threshold if calibration else None))
         if progress:
             r = results[-1]

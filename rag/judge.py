@@ -2,10 +2,12 @@
 
 Two readings by the local chat model are combined. It answers yes or no to
 "does the source support the statement?" (P(yes) from its first token,
-normalized over yes and no); and it scores the claim's own tokens twice,
-after the source and the question and after the question alone: a claim
-the source supports becomes more likely with it (the mean gain per token).
-The score is logit(P(yes)) + the gain; a claim counts as supported from
+normalized over yes and no), reading only the source's two sentences most
+like the claim (the embedder's choice) with their neighbours: the 1.5B
+judges a few sentences better than a whole passage. And it scores the
+claim's own tokens twice, after the whole source and the question and after
+the question alone: a claim the source supports becomes more likely with it
+(the mean gain per token). The score is logit(P(yes)) + 1.5 × the gain; a claim counts as supported from
 `SUPPORTED_FROM` up (weight and threshold chosen on one half of the hand
 labels, reported on the other). It is independent of the answer's own claim
 check (rag.claims compares numbers, names and similarity; it does not ask
@@ -19,6 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
+
+from .ingest import split_sentences
 
 JUDGE_SYSTEM = (
     "You check statements against a source text from a video transcript. A statement is supported only if "
@@ -42,10 +48,11 @@ JUDGE_SYSTEM = (
     "Statement: The survey took place in three cities. -> yes"
 )
 GAIN_SYSTEM = "You answer questions about a video transcript."
-# Both chosen on the tune half of the hand labels (bench/judge_agreement.py): the gain's weight from 0.5-4,
-# the threshold as the best accuracy there. P(yes) alone, with 0.6 as its threshold, agreed on 0.71.
-GAIN_WEIGHT = 1.0
-SUPPORTED_FROM = 1.37
+# Both chosen on the tune half of the hand labels (bench/judge_agreement.py --choose): the gain's weight from
+# 0-4, the threshold as the best accuracy there.
+GAIN_WEIGHT = 1.5
+SUPPORTED_FROM = 1.66
+FOCUS_SENTENCES = 2  # the source sentences most like the claim that P(yes) reads, each with its neighbours
 YES_NO = {"yes": ["yes", "Yes", "YES", "はい", "oui", "Oui"], "no": ["no", "No", "NO", "いいえ", "non", "Non"]}
 
 
@@ -93,8 +100,22 @@ def source_gain(generator, claim: str, source: str, question: str = "") -> float
     return sum(a - b for a, b in zip(read, unread)) / len(read)
 
 
-def judge_claim(generator, claim: str, source: str, question: str = "") -> Verdict:
-    p_yes = generator.choose(judge_messages(claim, source, question), YES_NO)["yes"]
+def focus(claim: str, source: str, embedder=None, sentences: int = FOCUS_SENTENCES) -> str:
+    """The source's `sentences` most like the claim (by the embedder), each with the sentence before and after,
+    in the source's order; the whole source without an embedder."""
+    spans = split_sentences(source)
+    if embedder is None or not spans:
+        return source
+    texts = [source[s.start : s.end] for s in spans]
+    likeness = embedder.embed_passages(texts) @ embedder.embed_queries([claim])[0]
+    best = sorted(int(i) for i in np.argsort(-likeness)[:sentences])
+    kept = sorted({j for i in best for j in range(max(0, i - 1), min(len(texts), i + 2))})
+    return " ".join(texts[j].strip() for j in kept)
+
+
+def judge_claim(generator, claim: str, source: str, question: str = "", embedder=None) -> Verdict:
+    """P(yes) over the source's focus (`focus`), the gain over the whole source."""
+    p_yes = generator.choose(judge_messages(claim, focus(claim, source, embedder), question), YES_NO)["yes"]
     return Verdict(claim, p_yes, source_gain(generator, claim, source, question))
 
 
@@ -112,7 +133,7 @@ def agreement(verdicts: list[bool], labels: list[bool]) -> dict:
     }
 
 
-def judge_answer(generator, record: dict) -> list[dict]:
+def judge_answer(generator, record: dict, embedder=None) -> list[dict]:
     """Verdicts on the claims an answer shows (`rag ask --json` output): each against the passage it cites."""
     passages = {p["n"]: p["text"] for p in record.get("passages", [])}
     verdicts = []
@@ -121,7 +142,7 @@ def judge_answer(generator, record: dict) -> list[dict]:
         if not claim["supported"] or not cited:
             continue
         source = "\n\n".join(passages[n] for n in cited)
-        verdict = judge_claim(generator, claim["text"], source, record.get("question", ""))
+        verdict = judge_claim(generator, claim["text"], source, record.get("question", ""), embedder)
         verdicts.append(
             {
                 "text": claim["text"],

@@ -2,7 +2,9 @@
 
 import math
 
-from rag.judge import GAIN_WEIGHT, SUPPORTED_FROM, Verdict, agreement, judge_answer, judge_claim, source_gain
+import numpy as np
+
+from rag.judge import GAIN_WEIGHT, SUPPORTED_FROM, Verdict, agreement, focus, judge_answer, judge_claim, source_gain
 
 
 class ScriptedModel:
@@ -60,3 +62,38 @@ def test_agreement_counts_unsupported_claims_found_and_false_alarms():
     figures = agreement([True, False, False, True], [True, False, True, False])
     assert figures["accuracy"] == 0.5 and figures["unsupported_labelled"] == 2
     assert figures["unsupported_precision"] == 0.5 and figures["unsupported_recall"] == 0.5
+
+
+class KeywordEmbedder:
+    """A text's vector says which of a few words it holds: enough to tell which sentences a claim is like."""
+
+    words = ("brain", "watts", "servers", "weather", "budget")
+
+    def embed_queries(self, texts):
+        return np.array([[1.0 if w in t.lower() else 0.0 for w in self.words] for t in texts])
+
+    embed_passages = embed_queries
+
+
+SOURCE = (
+    "We met in Paris. The weather was bad. A brain runs on twenty watts. That is a light bulb. "
+    "Servers need far more. The budget was small. We left early. The weather cleared."
+)
+
+
+def test_the_yes_or_no_reads_the_sentences_most_like_the_claim_with_their_neighbours():
+    shown = focus("The brain uses twenty watts, less than servers.", SOURCE, KeywordEmbedder())
+    assert (
+        shown
+        == "The weather was bad. A brain runs on twenty watts. That is a light bulb. Servers need far more. The budget was small."
+    )
+    assert "Paris" not in shown and "left early" not in shown
+    assert focus("The brain uses twenty watts.", SOURCE) == SOURCE  # no embedder: the whole source
+
+
+def test_the_gain_still_reads_the_whole_source():
+    model = ScriptedModel(0.9, [-0.1], [-2.0])
+    judge_claim(model, "A brain runs on 20 watts; servers need more.", SOURCE, "How many watts?", KeywordEmbedder())
+    asked, with_source = model.prompts[0][-1]["content"], model.prompts[1][-1]["content"]
+    assert "twenty watts" in asked and "We met in Paris" not in asked
+    assert "We met in Paris" in with_source and "The weather cleared" in with_source
