@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="score the verdicts in bench/judge_agreement.jsonl again (no model; keeps the measured time)",
+        help="score the readings in bench/judge_agreement.jsonl again at today's threshold (no model; keeps the time measured)",
     )
     parser.add_argument(
         "--choose", action="store_true", help="also print the best threshold on the tune half for each gain weight"
@@ -131,17 +131,14 @@ def main() -> int:
         "measured": time.strftime("%Y-%m-%d"),
     }
     report_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
-    if not args.reuse:
-        (ROOT / "bench" / "judge_agreement.jsonl").write_text(
-            "".join(
-                json.dumps(
-                    {k: r[k] for k in ("id", "claim", "supported", "p_yes", "gain", "judge")}, ensure_ascii=False
-                )
-                + "\n"
-                for r in rows
-            ),
-            encoding="utf-8",
-        )
+    (ROOT / "bench" / "judge_agreement.jsonl").write_text(
+        "".join(
+            json.dumps({k: r[k] for k in ("id", "claim", "supported", "p_yes", "gain", "judge")}, ensure_ascii=False)
+            + "\n"
+            for r in rows
+        ),
+        encoding="utf-8",
+    )
     print(json.dumps(report, indent=1))
     return 0
 
