@@ -194,7 +194,7 @@ def missing_names(claim: str, evidence: str, aliases: dict[str, list[str]], also
     names += [name for name in also if name not in names and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", claim)]
     flat_evidence = _flat(evidence)
     missing = [name for name in names if not _written(name, flat_evidence, aliases)]
-    for phrase in name_phrases(claim):
+    for phrase in name_phrases(claim, with_openers=True):
         words = NAME.findall(phrase)
         latin = all(re.fullmatch(r"[A-Za-z0-9.\-]+", word) for word in words)
         if len(words) >= PHRASE_WORDS and latin and not set(words) & set(missing):

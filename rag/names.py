@@ -75,13 +75,19 @@ def names_in(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def name_phrases(text: str) -> list[str]:
+def name_phrases(text: str, with_openers: bool = False) -> list[str]:
     """The names of names_in with the names right beside them joined (a space, a hyphen or ・ between):
-    "Royal Statistical Society", "Flora Tasse", "フローラ・タッセ"."""
+    "Royal Statistical Society", "Flora Tasse", "フローラ・タッセ". With openers, a capitalized word that
+    opens a sentence joins the name right after it, so a phrase is read whole ("Age Range Check")."""
     keep = set(names_in(text))
     text = CITATION.sub(" ", text)
+    matches = list(NAME.finditer(text))
+    if with_openers:
+        for word, after in zip(matches, matches[1:]):
+            if after.group() in keep and text[word.end() : after.start()] == " " and word.group() not in NOT_NAMES:
+                keep.add(word.group())
     spans: list[list[int]] = []  # [start, end] of each phrase
-    for match in NAME.finditer(text):
+    for match in matches:
         if match.group() not in keep:
             spans.append([match.start(), -1])  # breaks a phrase, dropped below
         elif spans and spans[-1][1] >= 0 and text[spans[-1][1] : match.start()] in (" ", "-", "・"):

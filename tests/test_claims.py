@@ -308,6 +308,10 @@ def test_a_name_of_several_words_must_be_written_so_not_only_word_by_word():
     assert missing_names("The Scripps Stanford Institute runs it.", video, {}) == ["Stanford"]  # reported once
     assert missing_names("Then COVID-19 hit the Scripps Research institute.", video, {}) == []  # two words
     assert missing_names("Google DeepMind helped.", "Google bought DeepMind.", {}) == []  # two names composed
+    ordinal = "Their method makes age predictions rank-consistent. We check the range of each age label."
+    assert missing_names("Age Range Check", ordinal, {}) == ["Age Range Check"]  # its first word opens it
+    assert missing_names("Age Range Check is the method.", ordinal, {}) == ["Age Range Check"]
+    assert missing_names("Scripps Research Translational Institute runs it.", video, {}) == []
 
 
 def test_sentences_about_where_something_is_said_are_not_claims():
