@@ -7,9 +7,10 @@ like the claim (the embedder's choice) with their neighbours: the 1.5B
 judges a few sentences better than a whole passage. And it scores the
 claim's own tokens twice, after the whole source and the question and after
 the question alone: a claim the source supports becomes more likely with it
-(the mean gain per token). The score is logit(P(yes)) + 1.5 × the gain; a claim counts as supported from
-`SUPPORTED_FROM` up (weight and threshold chosen on one half of the hand
-labels, reported on the other). It is independent of the answer's own claim
+(the mean gain per token). The score is logit(P(yes)) + `GAIN_WEIGHT` × the
+gain; a claim counts as supported from `SUPPORTED_FROM` up (weight and
+threshold chosen on one half of the hand labels, reported on the other).
+It is independent of the answer's own claim
 check (rag.claims compares numbers, names and similarity; it does not ask
 the model), so `rag eval` does not let the checker grade itself. How far it
 can be trusted is measured against hand labels
