@@ -253,6 +253,11 @@ def cmd_eval(args) -> int:
         check_text_file(args.answers, "answers file")
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise RagError(f"--out {args.out} is a file, not a folder; give a folder for the report files")
+    if args.evidence_first and (args.answers or args.retrieval):
+        raise RagError(
+            "--evidence-first changes the passages answers are written from; leave out --answers and --retrieval",
+            exit_code=2,
+        )
     items = split_items(read_eval_file(args.file), args.split)
     if args.limit:
         items = items[: args.limit]
@@ -301,6 +306,7 @@ def cmd_eval(args) -> int:
         settings,
         calibration=args.calibrate,
         judge=not args.no_judge,
+        perfect_retrieval=args.evidence_first,
     )
     if args.out:
         from .report import write_report
@@ -670,6 +676,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--retrieval", action="store_true", help="score retrieval only (no chat model): recall@1/3/5, MRR, latency"
+    )
+    evaluate.add_argument(
+        "--evidence-first",
+        action="store_true",
+        help="put the chunk holding each question's evidence first among its passages: what reading loses alone",
     )
     add_common(evaluate)
     evaluate.set_defaults(handler=cmd_eval)

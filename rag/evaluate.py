@@ -58,6 +58,38 @@ def first_retrieved_texts(record: dict, item: dict) -> list[str]:
     return [h["text"] if in_source(item, h.get("source")) else "" for h in attempts[0]["retrieved"]]
 
 
+def evidence_first(steps, items: list[dict]):
+    """The answer steps with retrieval made perfect for the eval's answerable questions: the first chunk of the
+    question's own transcript that holds its evidence is put first among the passages (the other top_k - 1
+    hits follow), so an eval run shows how many answers the reading loses when retrieval loses none. Only the
+    first attempt is changed; a question without evidence in any chunk keeps what the search found."""
+    from dataclasses import replace
+
+    from .retrieve import Hit
+
+    by_question = {i["question"]: i for i in items if i.get("answerable", True) and i.get("evidence")}
+
+    def retrieve(query, index, embedder, settings, exclude=frozenset()):
+        hits = steps.retrieve(query, index, embedder, settings, exclude)
+        item = by_question.get(query.question)
+        if exclude or item is None:
+            return hits
+        chunk = next(
+            (
+                c
+                for c in index.chunks
+                if in_source(item, c.source) and any(holds_evidence(c.text, e) for e in item["evidence"])
+            ),
+            None,
+        )
+        if chunk is None:
+            return hits
+        rest = [h for h in hits if h.chunk.id != chunk.id][: settings.top_k - 1]
+        return [Hit(chunk, 1.0, 1)] + [Hit(h.chunk, h.score, rank) for rank, h in enumerate(rest, start=2)]
+
+    return replace(steps, retrieve=retrieve)
+
+
 SPLITS = ("all", "tune", "held-out")
 
 
@@ -405,6 +437,7 @@ def run_eval(
     steps=None,
     calibration=False,
     judge=True,
+    perfect_retrieval=False,
 ) -> tuple[list[dict], dict]:
     """Answer every item as `rag ask` would and aggregate; with judge, each claim an answer shows is also
     judged against the passage it cites by the independent judge (rag.judge), which gives `faithfulness`.
@@ -412,6 +445,9 @@ def run_eval(
     With calibration, every question is answered from its first passages whatever the answerability
     score (no refusal, no second chance), refusals are scored offline at the configured threshold, and
     the summary gets a table of other thresholds (to choose a model's threshold, models.md).
+
+    With perfect_retrieval, each answerable question's evidence is put first among its passages
+    (`evidence_first`); the retrieval figures still come from the real search.
     """
     from .answer import STEPS, ask
     from .judge import judge_answer
@@ -419,9 +455,11 @@ def run_eval(
 
     threshold = refusal_threshold(settings)
     run_with = settings.replace(refusal_threshold=2.0, second_chance=False) if calibration else settings
+    steps = steps or STEPS
+    answer_steps = evidence_first(steps, items) if perfect_retrieval else steps
     results = []
     for number, item in enumerate(items, start=1):
-        answer = ask(item["question"], index, embedder, generator, run_with, steps=steps or STEPS)
+        answer = ask(item["question"], index, embedder, generator, run_with, steps=answer_steps)
         record = answer.to_json()
         if judge and not answer.refused:
             record["judged"] = judge_answer(generator, record, embedder)
@@ -437,6 +475,8 @@ def run_eval(
     summary.update({f"retrieval_recall_at_{k}": retrieval[f"recall_at_{k}"] for k in (1, 3, 5)})
     summary["retrieval_mrr"] = retrieval["mrr"]
     summary["refusal_threshold"] = threshold
+    if perfect_retrieval:
+        summary["perfect_retrieval"] = True
     if calibration:
         summary["calibration"] = calibrate(results)
     return results, summary

@@ -225,6 +225,7 @@ CASES = [
     ("eval-tolerance-nan", ["eval", "--compare", "r.json", "r.json", "--tolerance", "nan"], {}, 2, "--tolerance"),
     ("eval-tolerance-negative", ["eval", "--compare", "r.json", "r.json", "--tolerance=-1"], {}, 2, "at least 0"),
     ("eval-split-bad", ["eval", "dev.jsonl", "--split", "bogus"], {}, 2, "invalid choice: 'bogus'"),
+    ("eval-evidence-first-retrieval", ["eval", "dev.jsonl", "--evidence-first", "--retrieval"], {}, 2, "leave out"),
     ("ui-port-too-big", ["ui", "--port", "99999"], {}, 2, "1 to 65535"),
     ("ui-port-not-a-number", ["ui", "--port", "abc"], {}, 2, "whole number"),
     ("settings-extra", ["settings", "extra"], {}, 2, "unrecognized arguments"),

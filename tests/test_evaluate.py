@@ -82,3 +82,51 @@ def test_retrieval_figures_of_a_file_with_no_answerable_question_are_empty_not_a
     items = [{"id": "u1", "lang": "en", "kind": "unanswerable", "question": "Who won?", "answerable": False}]
     report = retrieval_report(items, fake_index, FakeEmbedder(), fake_settings)
     assert report["questions"] == 0 and report["recall_at_5"] is None and report["latency_ms_p50"] is None
+
+
+def test_evidence_first_puts_the_chunk_holding_the_evidence_first_and_only_for_the_first_attempt():
+    from dataclasses import dataclass, replace
+
+    from rag.answer import STEPS, Query
+    from rag.evaluate import evidence_first
+    from rag.ingest import Chunk
+    from rag.retrieve import Hit
+
+    def chunk(source, n, text):
+        return Chunk(f"{source}#{n}", f"{source}.vtt", 0, len(text), text, (), 0.0)
+
+    chunks = [
+        chunk("other", 0, "we had a data set of around 80,000 images, in another episode"),
+        chunk("carbon", 0, "Welcome to the podcast."),
+        chunk("carbon", 1, "So we had a data set of around 80,000 images in the end."),
+        chunk("carbon", 2, "The plants are in China."),
+    ]
+
+    @dataclass
+    class Index:
+        chunks: list
+
+    searched = [Hit(chunks[1], 0.9, 1), Hit(chunks[3], 0.8, 2), Hit(chunks[0], 0.7, 3)]
+    steps = replace(STEPS, retrieve=lambda query, index, embedder, settings, exclude=frozenset(): searched)
+    item = {
+        "question": "How many images?",
+        "source": "carbon",
+        "answerable": True,
+        "evidence": ["we had a data set of around 80,000 images"],
+    }
+    unanswerable = {"question": "Who is the CEO?", "answerable": False, "evidence": []}
+    perfect = evidence_first(steps, [item, unanswerable])
+    settings = type("Settings", (), {"top_k": 3})()
+
+    def ids(question, exclude=frozenset()):
+        hits = perfect.retrieve(Query(question, "en", question), Index(chunks), None, settings, exclude)
+        return [(h.chunk.id, h.rank) for h in hits]
+
+    # the question's own episode, not the other episode's chunk that also says it; still top_k hits
+    assert ids("How many images?") == [("carbon#1", 1), ("carbon#0", 2), ("carbon#2", 3)]
+    assert ids("How many images?", exclude=frozenset({"carbon#0"})) == [
+        ("carbon#0", 1),
+        ("carbon#2", 2),
+        ("other#0", 3),
+    ]
+    assert ids("Who is the CEO?") == [("carbon#0", 1), ("carbon#2", 2), ("other#0", 3)]
