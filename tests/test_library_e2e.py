@@ -178,3 +178,18 @@ def test_a_yes_no_question_gets_the_passages_yes_or_no(answering, qid, start):
     result = ask(item["question"], index, embedder, generator, settings)
     assert not result.refused and result.answer.startswith(start), (result.answer, result.streamed)
     assert result.citations and all(Path(c.source).stem == item["source"] for c in result.citations)
+
+
+def test_eval_with_the_evidence_first_answers_from_it(answering):
+    """`rag eval --evidence-first`: lib-dev-22's evidence (80,000 images) is not in the passages the search gives
+    in the 40-episode library; put first, it is read, cited and answered from."""
+    from rag.evaluate import run_eval
+
+    settings, index, embedder, generator = answering
+    item = questions()["lib-dev-22"]
+    results, summary = run_eval(
+        [item], index, embedder, generator, settings, progress=False, judge=False, perfect_retrieval=True
+    )
+    result = results[0]
+    assert summary["perfect_retrieval"] and result["evidence_rank"] == 1, result["passages"][0]["text"][:200]
+    assert result["key_facts_ok"] and result["cited_evidence"], (result["answer"], result["model_answer"])
