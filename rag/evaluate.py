@@ -447,7 +447,7 @@ def run_eval(
     the summary gets a table of other thresholds (to choose a model's threshold, models.md).
 
     With perfect_retrieval, each answerable question's evidence is put first among its passages
-    (`evidence_first`); the retrieval figures still come from the real search.
+    (`evidence_first`); recall@1/3/5 and MRR still come from the real search.
     """
     from .answer import STEPS, ask
     from .judge import judge_answer
