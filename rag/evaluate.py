@@ -74,14 +74,8 @@ def evidence_first(steps, items: list[dict]):
         item = by_question.get(query.question)
         if exclude or item is None:
             return hits
-        chunk = next(
-            (
-                c
-                for c in index.chunks
-                if in_source(item, c.source) and any(holds_evidence(c.text, e) for e in item["evidence"])
-            ),
-            None,
-        )
+        own = (index.chunks[row] for name, (a, b) in index.rows.items() if in_source(item, name) for row in range(a, b))
+        chunk = next((c for c in own if any(holds_evidence(c.text, e) for e in item["evidence"])), None)
         if chunk is None:
             return hits
         rest = [h for h in hits if h.chunk.id != chunk.id][: settings.top_k - 1]

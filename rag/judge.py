@@ -134,9 +134,26 @@ def agreement(verdicts: list[bool], labels: list[bool]) -> dict:
     }
 
 
+class EmbeddedOnce:
+    """An embedder that embeds each passage text once (claims citing one passage share its sentences)."""
+
+    def __init__(self, embedder):
+        self.embedder, self.vectors = embedder, {}
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if new:
+            self.vectors.update(zip(new, self.embedder.embed_passages(new)))
+        return np.stack([self.vectors[t] for t in texts])
+
+
 def judge_answer(generator, record: dict, embedder=None) -> list[dict]:
     """Verdicts on the claims an answer shows (`rag ask --json` output): each against the passage it cites."""
     passages = {p["n"]: p["text"] for p in record.get("passages", [])}
+    embedder = EmbeddedOnce(embedder) if embedder is not None else None
     verdicts = []
     for claim in record.get("claims", []):
         cited = [n for n in claim["citations"] if n in passages]

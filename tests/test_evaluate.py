@@ -105,6 +105,7 @@ def test_evidence_first_puts_the_chunk_holding_the_evidence_first_and_only_for_t
     @dataclass
     class Index:
         chunks: list
+        rows = {"other.vtt": (0, 1), "carbon.vtt": (1, 4)}
 
     searched = [Hit(chunks[1], 0.9, 1), Hit(chunks[3], 0.8, 2), Hit(chunks[0], 0.7, 3)]
     steps = replace(STEPS, retrieve=lambda query, index, embedder, settings, exclude=frozenset(): searched)

@@ -97,3 +97,24 @@ def test_the_gain_still_reads_the_whole_source():
     asked, with_source = model.prompts[0][-1]["content"], model.prompts[1][-1]["content"]
     assert "twenty watts" in asked and "We met in Paris" not in asked
     assert "We met in Paris" in with_source and "The weather cleared" in with_source
+
+
+def test_claims_citing_one_passage_embed_its_sentences_once():
+    class Counting(KeywordEmbedder):
+        embedded: list = []
+
+        def embed_passages(self, texts):
+            self.embedded.extend(texts)
+            return self.embed_queries(texts)
+
+    record = {
+        "question": "How many watts?",
+        "passages": [{"n": 1, "text": SOURCE}],
+        "claims": [
+            {"text": "A brain runs on twenty watts.", "citations": [1], "supported": True},
+            {"text": "Servers need far more.", "citations": [1], "supported": True},
+        ],
+    }
+    embedder = Counting()
+    verdicts = judge_answer(ScriptedModel(0.9, [-0.1], [-2.0]), record, embedder)
+    assert len(verdicts) == 2 and len(embedder.embedded) == 8  # the source's eight sentences, once
