@@ -376,10 +376,15 @@ def retrieve_step(query: Query, index, embedder, settings, exclude: frozenset[st
         embedder,
         query.question + extra,
         query.searched + searched_extra,
-        depth,
+        max(depth, settings.rerank_depth),
         settings.lexical_weight,
         query.videos,
     )
+    if settings.rerank_depth:
+        from .rerank import load_scorer, question_likelihoods, reranked
+
+        asked = query.translation or query.question
+        hits = reranked(hits, question_likelihoods(load_scorer(settings), hits, asked), len(hits))
     return [h for h in hits if h.chunk.id not in exclude][: settings.top_k]
 
 

@@ -58,6 +58,13 @@ class Settings:
     lexical_weight: float = option(
         0.2, "weight of BM25 in the hybrid search; 0: dense search only", RETRIEVAL, minimum=0
     )
+    rerank_depth: int = option(
+        0,
+        "re-order the top N hits (at least k) by the 0.5B chat model's likelihood of the question after each"
+        " (~0.7 s a hit; README); 0: off",
+        RETRIEVAL,
+        minimum=0,
+    )
     translate_questions: bool = option(
         True, "search also with the question translated (by the chat model) into the library's language", RETRIEVAL
     )

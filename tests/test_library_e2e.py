@@ -95,6 +95,25 @@ def test_retrieve_in_one_video_finds_the_evidence_at_its_time(library, qid):
     assert holding[0]["start_time"] - 2 <= item["evidence_time"] <= holding[0]["end_time"] + 2
 
 
+def test_reranking_by_the_small_model_finds_the_evidence_the_search_ranks_lower(tmp_path):
+    item = questions()["lib-dev-81"]  # the answer sits in one sentence of a long interview
+    (tmp_path / "library").mkdir()
+    episode = CORPUS / "twiml-vtt" / f"{item['source']}.vtt"
+    (tmp_path / "library" / episode.name).write_bytes(episode.read_bytes())
+    flags = ["--sources", str(tmp_path / "library"), "--index-dir", str(tmp_path / "index")]
+    rag("index", "build", *flags)
+
+    def holding(*extra):
+        hits = json.loads(rag("retrieve", item["question"], "-k", "5", "--json", *extra, *flags).stdout)
+        assert len(hits) == 5
+        return [h for h in hits if any(holds_evidence(h["text"], e) for e in item["evidence"])]
+
+    assert not holding()  # the intro and the guest's biography share the question's words
+    found = holding("--rerank-depth", "15")
+    assert found
+    assert found[0]["start_time"] - 2 <= item["evidence_time"] <= found[0]["end_time"] + 2
+
+
 def test_add_then_remove_is_fast_and_gives_back_the_same_index(library, tmp_path):
     before = json.loads(rag("list", "--json", *library).stdout)
     question = questions()["lib-dev-58"]["question"]
