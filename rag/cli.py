@@ -150,8 +150,10 @@ def moment(chunk_or_citation, title: str) -> str:
 def cmd_retrieve(args) -> int:
     from .answer import STEPS, make_query
     from .pipeline import load_search
+    from .rerank import check_rerank_model
 
     settings = from_args(args)
+    check_rerank_model(settings)
     embedder, index = load_search(settings)
     warn_if_stale(index)
     query = make_query(args.question, index, settings, videos=load_videos(index, args))

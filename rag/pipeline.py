@@ -42,8 +42,10 @@ class Pipeline:
     @classmethod
     def load(cls, settings: Settings) -> Pipeline:
         from .models import chat_model_path
+        from .rerank import check_rerank_model
 
         chat_model_path(settings)  # a clear error before anything heavy loads
+        check_rerank_model(settings)
         embedder, index = load_search(settings)
         pipeline = cls(settings, embedder, index)
         pipeline.generator(settings)

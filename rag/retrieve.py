@@ -15,7 +15,7 @@ are then left out of the BM25 query (they picked the episode; inside it they
 match its intro and sponsor reads, not the answer). The top k take no more
 than MAX_ADJACENT chunks in a row of one video (five neighbouring chunks of
 one intro were the commonest miss). When the index
-holds sentence vectors, the top RERANK_DEPTH hits compete for the k places
+holds sentence vectors, the top SENTENCE_DEPTH hits compete for the k places
 by their score plus their best sentence's likeness to the question: in a
 long episode the chunks that share the question's names (intro, sponsor
 read) outscore the chunk whose one sentence answers. This module does not
@@ -33,7 +33,7 @@ from .glossary import mentions
 from .ingest import Chunk
 from .lang import as_word, latin_share
 
-RERANK_DEPTH = 20  # hits that compete by their best sentence; chosen with SENTENCE_WEIGHT on the tune half
+SENTENCE_DEPTH = 20  # hits that compete by their best sentence; chosen with SENTENCE_WEIGHT on the tune half
 SENTENCE_WEIGHT = 1.0
 STRIP_NAMED = True  # the names that picked an episode leave the BM25 query: library-dev +1 at 40 and 537 episodes
 MAX_ADJACENT = 3  # chosen on the tune half of library-dev (2 and 3 tie there); 2 lost a seed question
@@ -138,7 +138,7 @@ def retrieve(
         fused = fused + TITLE_WEIGHT * episodes.row_scores(question, ids, named_scores)
     sentences = getattr(index, "sentence_vectors", None)
     ranked = np.argsort(-fused, kind="stable")
-    depth = max(k, RERANK_DEPTH) if sentences is not None else k
+    depth = max(k, SENTENCE_DEPTH) if sentences is not None else k
     order = ranked[spread_out(ids[ranked], index.chunks, depth, MAX_ADJACENT)] if MAX_ADJACENT else ranked[:depth]
     if sentences is not None and len(order) > k:
         spans = index.chunk_sentences[ids[order]]

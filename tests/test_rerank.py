@@ -1,5 +1,10 @@
+import math
+
+import pytest
+
+from rag.errors import RagError
 from rag.ingest import Chunk
-from rag.rerank import question_likelihoods, reranked
+from rag.rerank import Remembered, check_rerank_model, question_likelihoods, reranked
 from rag.retrieve import Hit
 
 
@@ -52,3 +57,30 @@ def test_a_passage_the_model_could_not_read_counts_as_the_least_likely_of_the_ot
     assert likelihoods == [None, -1.0, -1.2]
     assert [h.chunk.text for h in reranked(hits, likelihoods, 3)] == ["short", "long", "other"]
     assert [h.chunk.text for h in reranked(hits, [None, None, None], 3)] == ["long", "short", "other"]
+
+
+def test_a_second_chance_reads_no_passage_twice():
+    hits = _hits(("alpha", 0.9), ("bravo", 0.8))
+    scorer = ScriptedScorer({"alpha": [-1.0], "bravo": [-2.0]})
+    remembered = Remembered(scorer)
+    first = question_likelihoods(remembered, hits, "q")
+    again = question_likelihoods(remembered, hits, "q")
+    assert first == again == [-1.0, -2.0]
+    assert len(scorer.asked) == 2
+    question_likelihoods(remembered, hits, "another question")
+    assert len(scorer.asked) == 4
+
+
+def test_a_likelihood_that_is_not_a_number_counts_as_unknown():
+    hits = _hits(("alpha", 0.9), ("bravo", 0.8), ("charlie", 0.7))
+    scorer = ScriptedScorer({"alpha": [-math.inf], "bravo": [math.nan], "charlie": [-1.0]})
+    assert question_likelihoods(scorer, hits, "q") == [None, None, -1.0]
+
+
+def test_asking_for_reranking_without_its_model_is_one_line_naming_the_setting(fake_settings):
+    check_rerank_model(fake_settings)  # off: nothing to check
+    with pytest.raises(RagError) as error:
+        check_rerank_model(fake_settings.replace(rerank_depth=15))
+    message = str(error.value)
+    assert message.startswith("--rerank-depth needs the qwen2.5-coder-0.5b model") and "rag models prepare" in message
+    assert "\n" not in message
