@@ -83,15 +83,17 @@ def reranked(hits: list[Hit], likelihoods: list[float | None], k: int) -> list[H
     return [replace(hits[j], rank=rank) for rank, j in enumerate(order, start=1)]
 
 
-def check_rerank_model(settings) -> None:
-    """Raise a one-line RagError when re-ordering is asked for and its model is not prepared."""
+def check_rerank_model(settings):
+    """The re-ordering model's path when re-ordering is asked for (None when not); a one-line RagError when
+    that model is not prepared."""
     from .models import chat_model_path
 
-    if settings.rerank_depth:
-        try:
-            chat_model_path(settings.replace(model=RERANK_MODEL))
-        except RagError as error:
-            raise RagError(f"--rerank-depth needs the {RERANK_MODEL} model: {error}") from None
+    if not settings.rerank_depth:
+        return None
+    try:
+        return chat_model_path(settings.replace(model=RERANK_MODEL))
+    except RagError as error:
+        raise RagError(f"--rerank-depth needs the {RERANK_MODEL} model: {error}") from None
 
 
 @functools.cache
@@ -104,9 +106,7 @@ def _load_scorer(path: str, threads: int, n_batch: int, flash_attn: bool) -> Rem
 
 
 def load_scorer(settings) -> QuestionScorer:
-    """The re-ordering model, loaded once per process and remembering the passages it has read."""
-    from .models import chat_model_path
-
-    check_rerank_model(settings)
-    path = chat_model_path(settings.replace(model=RERANK_MODEL))
+    """The re-ordering model (settings.rerank_depth set), loaded once per process and remembering the passages
+    it has read."""
+    path = check_rerank_model(settings)
     return _load_scorer(str(path), settings.threads, settings.n_batch, settings.flash_attn)
